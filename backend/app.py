@@ -1,0 +1,105 @@
+"""The composition root: builds the Tornado Application from the two faces' route lists, and
+runs the server (one process, or several sharing one listening socket)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+from typing import Any
+
+import orjson
+import tornado.httpserver
+import tornado.netutil
+import tornado.web
+
+from backend import __version__
+from backend.bootstrap import AppContext, bootstrap
+from backend.config import Settings
+from backend.http.base import NotFoundHandler
+from backend.http.openapi import build_openapi
+from backend.http.ops import HealthHandler, MetricsHandler, OpenApiHandler
+from backend.http.routes import Route
+from backend.logs import configure_logging
+from handlers.routes import ROUTES as STAFF_ROUTES
+from miniprogram_api.routes import ROUTES as CITIZEN_ROUTES
+
+log = logging.getLogger(__name__)
+
+OPS_ROUTES = [Route(r"/healthz", HealthHandler), Route(r"/metrics", MetricsHandler),
+              Route(r"/openapi.json", OpenApiHandler)]
+
+
+def all_routes() -> list[Route]:
+    return [*OPS_ROUTES, *STAFF_ROUTES, *CITIZEN_ROUTES]
+
+
+def openapi_document() -> dict[str, Any]:
+    return build_openapi(all_routes(), title="Yizhantong 一站通 API", version=__version__)
+
+
+def make_app(ctx: AppContext) -> tornado.web.Application:
+    document = orjson.dumps(openapi_document())
+    handlers: list[Any] = []
+    for route in all_routes():
+        kwargs: dict[str, Any] = {"ctx": ctx, "route": route.openapi_path}
+        if route.handler is OpenApiHandler:
+            kwargs["document"] = document
+        handlers.append(tornado.web.URLSpec(route.pattern + "$" if not route.pattern.endswith("$") else route.pattern,
+                                            route.handler, kwargs))
+    return tornado.web.Application(
+        handlers, default_handler_class=NotFoundHandler, default_handler_args={"ctx": ctx},
+        log_function=lambda handler: None,  # our handlers write the structured access log
+        compress_response=False, xsrf_cookies=False,
+    )
+
+
+def http_server(app: tornado.web.Application, settings: Settings) -> tornado.httpserver.HTTPServer:
+    # JSON bodies are limited per endpoint (413 with our error body); this is the outer bound.
+    return tornado.httpserver.HTTPServer(app, xheaders=True, max_body_size=settings.max_upload_bytes * 2,
+                                         max_buffer_size=settings.max_upload_bytes * 2 + 1024 * 1024,
+                                         idle_connection_timeout=75, body_timeout=60)
+
+
+async def serve(settings: Settings, *, sockets: list[socket.socket] | None = None,
+                redis_url: str | None = None, ready: Any = None) -> None:
+    """One serving process until SIGTERM/SIGINT: bootstrap, listen, then shut down in order."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with bootstrap(settings, redis_url=redis_url, background=True) as ctx:
+        server = http_server(make_app(ctx), settings)
+        server.add_sockets(sockets or tornado.netutil.bind_sockets(settings.port, settings.host))
+        log.info("yzt serving on http://%s:%s (pid %s)", settings.host, settings.port, os.getpid())
+        if ready is not None:
+            ready()
+        await stop.wait()
+        server.stop()
+        await server.close_all_connections()
+
+
+def run(settings: Settings) -> None:
+    """``yzt serve``: one process, or ``processes`` children sharing the listening socket."""
+    configure_logging(settings)
+    _use_uvloop()
+    if settings.processes == 1:
+        asyncio.run(serve(settings))
+        return
+    from backend.multiprocess import run_processes  # noqa: PLC0415
+
+    run_processes(settings)
+
+
+def _use_uvloop() -> None:
+    try:
+        import uvloop  # noqa: PLC0415
+    except ImportError:
+        return
+    if sys.version_info >= (3, 12):  # pragma: no cover
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    else:
+        uvloop.install()

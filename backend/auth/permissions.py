@@ -1,0 +1,70 @@
+"""Roles and permissions. Every route declares one ``Permission``; ``ROLE_PERMISSIONS`` says
+which roles hold it. The authorization-matrix test enumerates routes × roles from these tables.
+
+Permission names follow ``"<audience>:<resource>:<action>"`` and are kept alphabetised.
+``public`` routes need no token; ``authenticated`` ones need any valid token of the route's
+audience.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    CITIZEN = "citizen"
+    CPPCC_MEMBER = "cppcc_member"
+    DEPARTMENT_ADMIN = "department_admin"
+    MAILBOX_CENTER = "mailbox_center"
+    OFFICER = "officer"
+    PROPOSAL_COMMITTEE = "proposal_committee"
+    STAFF = "staff"
+
+
+STAFF_ROLES = frozenset(Role) - {Role.CITIZEN}
+
+
+class Permission(StrEnum):
+    AUTHENTICATED = "authenticated"
+    CITIZEN_LETTER_READ = "mp:letter:read"
+    CITIZEN_LETTER_WRITE = "mp:letter:write"
+    CITIZEN_PROFILE = "mp:profile:write"
+    PUBLIC = "public"
+    STAFF_DEPARTMENT_MANAGE = "staff:department:manage"
+    STAFF_LETTER_CENTER = "staff:letter:center"
+    STAFF_LETTER_HANDLE = "staff:letter:handle"
+    STAFF_LETTER_READ = "staff:letter:read"
+    STAFF_STATISTICS_READ = "staff:statistics:read"
+    STAFF_USER_MANAGE = "staff:user:manage"
+    STAFF_WECHAT_MANAGE = "staff:wechat:manage"
+
+
+_EVERY_STAFF = {Permission.AUTHENTICATED}
+_LETTER_STAFF = {Permission.STAFF_LETTER_READ, Permission.STAFF_LETTER_HANDLE}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.CITIZEN: frozenset({Permission.AUTHENTICATED, Permission.CITIZEN_LETTER_READ,
+                             Permission.CITIZEN_LETTER_WRITE, Permission.CITIZEN_PROFILE}),
+    Role.STAFF: frozenset(_EVERY_STAFF | _LETTER_STAFF),
+    Role.OFFICER: frozenset(_EVERY_STAFF),
+    Role.CPPCC_MEMBER: frozenset(_EVERY_STAFF),
+    Role.PROPOSAL_COMMITTEE: frozenset(_EVERY_STAFF),
+    Role.DEPARTMENT_ADMIN: frozenset(_EVERY_STAFF | _LETTER_STAFF | {
+        Permission.STAFF_USER_MANAGE, Permission.STAFF_STATISTICS_READ}),
+    Role.MAILBOX_CENTER: frozenset(_EVERY_STAFF | _LETTER_STAFF | {
+        Permission.STAFF_LETTER_CENTER, Permission.STAFF_STATISTICS_READ}),
+    Role.ADMIN: frozenset(_EVERY_STAFF | {
+        Permission.STAFF_DEPARTMENT_MANAGE, Permission.STAFF_USER_MANAGE,
+        Permission.STAFF_STATISTICS_READ, Permission.STAFF_WECHAT_MANAGE}),
+}
+
+
+def roles_holding(permission: Permission) -> frozenset[Role]:
+    return frozenset(role for role, held in ROLE_PERMISSIONS.items() if permission in held)
+
+
+def holds(roles: tuple[str, ...] | list[str], permission: Permission) -> bool:
+    if permission is Permission.PUBLIC:
+        return True
+    return any(permission in ROLE_PERMISSIONS.get(Role(r), ()) for r in roles if r in Role._value2member_map_)

@@ -1,0 +1,111 @@
+"""Builds every adapter once, in order, and closes them in reverse (one AsyncExitStack).
+
+``yzt serve``, ``yzt worker`` and the tests all go through ``bootstrap``; tests pass overrides
+(e.g. the fake WeChat server's URL) through the settings, never by patching.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Coroutine
+
+import aiohttp
+import redis.asyncio as aioredis
+
+from backend.auth.revocation import RevocationList
+from backend.auth.tokens import TokenService
+from backend.config import Settings
+from backend.http.idempotency import IdempotencyStore
+from backend.http.metrics import HttpMetrics
+from backend.outbox import OutboxRelay
+from backend.rediskit.embedded import EmbeddedRedis
+from backend.store.factory import open_store
+from backend.store.interface import DocumentStore
+from backend.wechat.client import WeChatClient
+from backend.wechat.tokens import TokenProvider
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppContext:
+    """What handlers, use cases and workers share. One per process."""
+
+    settings: Settings
+    store: DocumentStore
+    redis: aioredis.Redis
+    tokens: TokenService
+    idempotency: IdempotencyStore
+    metrics: HttpMetrics
+    relay: OutboxRelay
+    http_session: aiohttp.ClientSession
+    wechat_tokens: TokenProvider
+    wechat: WeChatClient
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
+        """A tracked background task: kept referenced, cancelled and awaited at shutdown."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def cancel_tasks(self) -> None:
+        # Cancel until done: a client library that turns a cancellation into its own error
+        # (redis-py can, in a blocking read) would otherwise leave the task running.
+        pending = set(self._tasks)
+        while pending:
+            for task in pending:
+                task.cancel()
+            _done, pending = await asyncio.wait(pending, timeout=0.5)
+
+
+async def start_embedded_redis(settings: Settings, stack: AsyncExitStack) -> str:
+    """The Redis URL to use: the configured one, or an embedded server owned by ``stack``."""
+    if settings.redis_url:
+        return settings.redis_url
+    server = EmbeddedRedis(settings.data_dir)
+    await server.start()
+    stack.push_async_callback(server.stop)
+    return server.url
+
+
+@asynccontextmanager
+async def bootstrap(settings: Settings, *, redis_url: str | None = None,
+                    background: bool = True) -> AsyncIterator[AppContext]:
+    """Open every part; ``redis_url`` set by a parent process that already runs Redis."""
+    from backend.modules import register_modules, start_periodic_jobs  # noqa: PLC0415 - modules import the context type
+
+    async with AsyncExitStack() as stack:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        url = redis_url or await start_embedded_redis(settings, stack)
+        store = open_store(settings)
+        await store.open()
+        stack.push_async_callback(store.close)
+        redis = aioredis.from_url(url, health_check_interval=30, socket_connect_timeout=2, socket_timeout=5)
+        stack.push_async_callback(redis.aclose)
+        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10, connect=3))
+        stack.push_async_callback(session.close)
+        wechat_tokens = TokenProvider(redis=redis, session=session, settings=settings)
+        revocations = RevocationList(redis)
+        tokens = TokenService(secret=settings.jwt_secret, store=store, revocations=revocations,
+                              access_ttl=settings.access_token_ttl, refresh_ttl=settings.refresh_token_ttl)
+        ctx = AppContext(
+            settings=settings, store=store, redis=redis, tokens=tokens,
+            idempotency=IdempotencyStore(store.collection("idempotency_keys")),
+            metrics=HttpMetrics(), relay=OutboxRelay(store=store, redis=redis, collections=[]),
+            http_session=session, wechat_tokens=wechat_tokens,
+            wechat=WeChatClient(session=session, settings=settings, tokens=wechat_tokens),
+        )
+        stack.push_async_callback(ctx.cancel_tasks)
+        await tokens.create_indexes()
+        await register_modules(ctx)
+        await ctx.relay.create_indexes()
+        ctx.spawn(revocations.follow(), name="revocations")
+        if background:
+            ctx.spawn(ctx.relay.run(), name="outbox-relay")
+            start_periodic_jobs(ctx)
+        yield ctx

@@ -1,0 +1,48 @@
+"""Time: UTC in storage, Asia/Shanghai (+08:00) in the API. Never naive datetimes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+UTC = timezone.utc
+CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+_offset = timedelta(0)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC) + _offset
+
+
+def travel(to: datetime) -> None:
+    """Move this process's clock so that now is ``to`` (it keeps running from there). For tests
+    of deadlines and the demo sandbox; never called by the service itself."""
+    global _offset
+    _offset = to - datetime.now(UTC)
+
+
+def travel_back() -> None:
+    global _offset
+    _offset = timedelta(0)
+
+
+def to_storage(moment: datetime) -> str:
+    """Stored form: ISO 8601 UTC with microseconds, so strings sort like times."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_storage(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def to_api(text_or_moment: str | datetime | None) -> str | None:
+    """API form: ISO 8601 in Beijing time, e.g. 2026-11-22T10:00:00+08:00."""
+    if text_or_moment is None:
+        return None
+    moment = from_storage(text_or_moment) if isinstance(text_or_moment, str) else text_or_moment
+    return moment.astimezone(CHINA).isoformat(timespec="seconds")
+
+
+def now_stored() -> str:
+    return to_storage(utcnow())

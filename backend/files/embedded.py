@@ -1,0 +1,68 @@
+"""Files in the data directory, named by content: ``files/ab/cdef…`` (sha256, split after two
+hex digits so no directory grows huge).
+
+A file appears only complete: written to a temporary file in the same directory, flushed to
+disk, then renamed over the final name (atomic), so a crash leaves at most a stray temporary
+file and concurrent puts of the same bytes both succeed. All disk work runs in the default
+executor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+
+from backend.config import Settings
+from backend.errors import NotFound
+from backend.files.checks import check_upload, is_file_id
+from backend.files.interfaces import FileRef
+
+
+class EmbeddedFileStore:
+    def __init__(self, root: Path, *, settings: Settings) -> None:
+        self.root = root
+        self._settings = settings
+
+    def _path(self, file_id: str) -> Path:
+        return self.root / file_id[:2] / file_id[2:]
+
+    async def put(self, data: bytes, *, content_type: str, filename: str) -> FileRef:
+        return await asyncio.get_running_loop().run_in_executor(None, self._put, data, content_type, filename)
+
+    def _put(self, data: bytes, content_type: str, filename: str) -> FileRef:
+        ref = check_upload(data, content_type=content_type, filename=filename, settings=self._settings)
+        path = self._path(ref["id"])
+        if path.exists():
+            return ref
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(temp, path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)  # make the rename itself durable
+        finally:
+            os.close(dir_fd)
+        return ref
+
+    async def get(self, file_id: str) -> bytes:
+        if not is_file_id(file_id):
+            raise NotFound("文件不存在")
+        try:
+            return await asyncio.get_running_loop().run_in_executor(None, self._path(file_id).read_bytes)
+        except FileNotFoundError:
+            raise NotFound("文件不存在") from None
+
+    async def exists(self, file_id: str) -> bool:
+        if not is_file_id(file_id):
+            return False
+        return await asyncio.get_running_loop().run_in_executor(None, self._path(file_id).is_file)

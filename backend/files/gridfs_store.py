@@ -1,0 +1,49 @@
+"""Files in MongoDB's GridFS, next to the documents (``AsyncGridFSBucket``).
+
+Keyed by content: the GridFS filename is the sha256, so lookups use the bucket's own
+(filename, uploadDate) index. GridFS writes the chunks first and the files document last, so
+a file is visible only once complete; two concurrent puts of the same new bytes may both store
+a copy, and reads take the newest — harmless, and simpler than a lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from gridfs.errors import NoFile
+
+from backend.config import Settings
+from backend.errors import NotFound
+from backend.files.checks import check_upload, is_file_id
+from backend.files.interfaces import FileRef
+
+
+class GridFSFileStore:
+    def __init__(self, bucket: Any, files: Any, *, settings: Settings) -> None:
+        """``bucket`` is an ``AsyncGridFSBucket``; ``files`` its ``<bucket>.files`` collection."""
+        self._bucket = bucket
+        self._files = files
+        self._settings = settings
+
+    async def put(self, data: bytes, *, content_type: str, filename: str) -> FileRef:
+        ref = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: check_upload(data, content_type=content_type, filename=filename, settings=self._settings))
+        if not await self.exists(ref["id"]):
+            await self._bucket.upload_from_stream(
+                ref["id"], data, metadata={"content_type": ref["content_type"], "filename": ref["filename"]})
+        return ref
+
+    async def get(self, file_id: str) -> bytes:
+        if not is_file_id(file_id):
+            raise NotFound("文件不存在")
+        try:
+            stream = await self._bucket.open_download_stream_by_name(file_id)
+        except NoFile:
+            raise NotFound("文件不存在") from None
+        return await stream.read()
+
+    async def exists(self, file_id: str) -> bool:
+        if not is_file_id(file_id):
+            return False
+        return await self._files.find_one({"filename": file_id}, projection={"_id": 1}) is not None

@@ -1,0 +1,207 @@
+"""The JSON base handler both faces subclass (``StaffHandler``, ``CitizenHandler``).
+
+It uses Tornado's own hooks: ``prepare`` authenticates, checks the method's declared permission,
+parses the body and query, and claims the Idempotency-Key; ``write_error`` renders the one error
+envelope; ``on_finish`` records the access log and metrics. Handler methods are declared with
+``@endpoint`` and return their response object.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import orjson
+import tornado.web
+
+from backend.auth.permissions import Permission, holds
+from backend.auth.tokens import Principal
+from backend.errors import Forbidden, PayloadTooLarge, ServiceError, Unauthenticated, ValidationFailed
+from backend.http.endpoint import EndpointSpec, spec_of
+from backend.http.idempotency import Claim
+from backend.http.validation import parse_body, parse_query
+from backend.ids import new_id
+
+if TYPE_CHECKING:
+    from backend.bootstrap import AppContext
+
+access_log = logging.getLogger("yzt.access")
+app_log = logging.getLogger("yzt.app")
+
+_REASONS = {
+    400: ("bad_request", "请求格式不正确"),
+    401: ("unauthenticated", "请先登录"),
+    403: ("forbidden", "没有权限执行此操作"),
+    404: ("not_found", "所请求的内容不存在"),
+    405: ("method_not_allowed", "不支持该请求方法"),
+    413: ("payload_too_large", "提交的内容过大"),
+    500: ("internal_error", "服务器内部错误，请稍后再试"),
+    503: ("unavailable", "服务暂时不可用，请稍后再试"),
+}
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> bytes:
+    return orjson.dumps({"error": {"code": code, "message": message, "details": details or {}}})
+
+
+class JsonHandler(tornado.web.RequestHandler):
+    """Override ``audience`` ("staff" or "mp") in the face's base class."""
+
+    audience: ClassVar[str | None] = None
+    ctx: "AppContext"
+    route: str
+    spec: EndpointSpec | None = None
+    principal: Principal | None = None
+    body: Any = None
+    query: Any = None
+    _claim: Claim | None = None
+
+    def initialize(self, ctx: "AppContext", route: str = "") -> None:
+        self.ctx = ctx
+        self.route = route
+        self._started = time.perf_counter()
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Frame-Options", "DENY")
+
+    def compute_etag(self) -> None:
+        return None  # ETags come from the document version; never hash response bodies
+
+    @property
+    def request_id(self) -> str:
+        rid = getattr(self, "_request_id", None)
+        if rid is None:
+            supplied = self.request.headers.get("X-Request-Id", "")
+            rid = supplied if 0 < len(supplied) <= 64 and supplied.isprintable() else new_id()
+            self._request_id = rid
+            self.set_header("X-Request-Id", rid)
+        return rid
+
+    async def prepare(self) -> None:
+        self.request_id  # noqa: B018 - assigns and echoes the request id early
+        spec = spec_of(type(self), self.request.method or "")
+        if spec is None:
+            raise tornado.web.HTTPError(405)
+        self.spec = spec
+        if spec.permission is not Permission.PUBLIC:
+            self.principal = self.authenticate()
+            self.current_user = self.principal
+            if not holds(self.principal.roles, spec.permission):
+                raise Forbidden()
+        limit = self.ctx.settings.max_upload_bytes if spec.upload else self.ctx.settings.max_body_bytes
+        if len(self.request.body) > limit:
+            raise PayloadTooLarge(details={"limit_bytes": limit})
+        if spec.query is not None:
+            self.query = parse_query(spec.query, self.request.query_arguments)
+        if spec.body is not None:
+            self.body = parse_body(spec.body, self.request.body)
+        if spec.idempotent:
+            await self._claim_idempotency()
+
+    def authenticate(self) -> Principal:
+        """Override to authenticate differently; the default reads a Bearer token of ``audience``."""
+        header = self.request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthenticated()
+        assert self.audience is not None, "a face's base handler sets audience"
+        return self.ctx.tokens.verify(token.strip(), self.audience)
+
+    async def _claim_idempotency(self) -> None:
+        key = self.request.headers.get("Idempotency-Key")
+        if key is None:
+            return
+        scope = f"{self.principal.user_id if self.principal else '-'}\n{self.request.method}\n{self.request.path}"
+        claim = await self.ctx.idempotency.claim(scope=scope, key=key, body=self.request.body)
+        if claim.replay:
+            self.set_status(claim.record["status"])
+            self.set_header("Idempotent-Replayed", "true")
+            self.finish(claim.record["response"])
+            return
+        self._claim = claim
+
+    def new_object_id(self) -> str:
+        """The id for the object this request creates: reserved by its Idempotency-Key, if any."""
+        return self._claim.reserved_id if self._claim else new_id()
+
+    def if_match_version(self) -> int | None:
+        """The version named by If-Match (``"3"`` or ``W/"3"``), for optimistic concurrency."""
+        header = self.request.headers.get("If-Match")
+        if header is None:
+            return None
+        value = header.strip().removeprefix("W/").strip('"')
+        if not value.isdigit():
+            raise ValidationFailed("If-Match 格式不正确", details={"fields": [{"field": "If-Match", "message": "应为版本号"}]})
+        return int(value)
+
+    async def respond(self, result: Any, status: int) -> None:
+        if self._finished:
+            return
+        if result is None:
+            self.set_status(204 if status == 200 else status)
+            payload = b""
+        else:
+            self.set_status(status)
+            if isinstance(result, dict) and "version" in result and "id" in result:
+                self.set_header("ETag", f'"{result["version"]}"')
+            payload = orjson.dumps(result)
+        if self._claim is not None:
+            await self.ctx.idempotency.complete(self._claim, self.get_status(), payload)
+            self._claim = None
+        self.finish(payload or None)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, ServiceError):
+            self.set_status(exc.http_status)
+            if isinstance(exc, Unauthenticated):
+                self.set_header("WWW-Authenticate", 'Bearer realm="yizhantong"')
+            if getattr(exc, "retry_after", None):
+                self.set_header("Retry-After", str(exc.retry_after))
+            self._error_code = exc.code
+            self.finish(error_body(exc.code, exc.message, exc.details))
+            return
+        code, message = _REASONS.get(status_code, ("error", "请求无法处理"))
+        self._error_code = code
+        self.finish(error_body(code, message, {"request_id": self.request_id} if status_code >= 500 else None))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, (ServiceError, tornado.web.HTTPError)):
+            app_log.debug("%s %s -> %s", self.request.method, self.route, getattr(value, "code", value))
+            return
+        super().log_exception(typ, value, tb)
+
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        if self._claim is not None:
+            claim, self._claim = self._claim, None
+            tornado_task = self.ctx.spawn(self.ctx.idempotency.release(claim))
+            del tornado_task
+        super().send_error(status_code, **kwargs)
+
+    def on_finish(self) -> None:
+        elapsed = time.perf_counter() - self._started
+        status = self.get_status()
+        route = self.route or "unmatched"
+        self.ctx.metrics.observe(route, self.request.method or "", status, elapsed)
+        code = getattr(self, "_error_code", None)
+        if code is not None:
+            self.ctx.metrics.errors.labels(route, code).inc()
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info(orjson.dumps({
+                "request_id": self.request_id, "method": self.request.method, "route": route,
+                "path": self.request.path, "status": status, "ms": round(elapsed * 1000, 2),
+                "user": self.principal.user_id if self.principal else None,
+                "error": code,
+            }).decode())
+
+
+class NotFoundHandler(JsonHandler):
+    """The ``default_handler_class``: JSON 404 for every unknown path."""
+
+    async def prepare(self) -> None:
+        self.request_id  # noqa: B018
+        raise tornado.web.HTTPError(404)

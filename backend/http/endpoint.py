@@ -1,0 +1,61 @@
+"""Endpoint declarations: each handler method says who may call it and what it takes and returns.
+
+The base handler enforces the declaration (authentication, permission, body and query parsing,
+idempotency); the OpenAPI document and the authorization-matrix test are generated from it, so a
+route cannot exist without one.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from pydantic import BaseModel
+
+from backend.auth.permissions import Permission
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    permission: Permission
+    summary: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    idempotent: bool = False  # a create: honours Idempotency-Key
+    upload: bool = False  # the body is a file (raw bytes, up to max_upload_bytes), not JSON
+    errors: tuple[int, ...] = ()
+    tags: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Method = Callable[..., Awaitable[Any]]
+
+
+def endpoint(*, permission: Permission, summary: str, body: type[BaseModel] | None = None,
+             query: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
+             status: int = 200, idempotent: bool = False, upload: bool = False, errors: tuple[int, ...] = (),
+             tags: tuple[str, ...] = ()) -> Callable[[Method], Method]:
+    """Declare a handler method. The method returns the response object (a dict, or None for
+    204); the base handler writes it, sets the ETag from ``version`` and completes idempotency."""
+    spec = EndpointSpec(permission=permission, summary=summary, body=body, query=query, response=response,
+                        status=status, idempotent=idempotent, upload=upload, errors=errors, tags=tags)
+
+    def decorate(method: Method) -> Method:
+        @functools.wraps(method)
+        async def run(handler: Any, *args: Any, **kwargs: Any) -> None:
+            result = await method(handler, *args, **kwargs)
+            await handler.respond(result, spec.status)
+
+        run.endpoint_spec = spec  # type: ignore[attr-defined]  # read by the base handler and OpenAPI
+        return run
+    return decorate
+
+
+def spec_of(handler_class: type, method: str) -> EndpointSpec | None:
+    return getattr(getattr(handler_class, method.lower(), None), "endpoint_spec", None)
+
+
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")

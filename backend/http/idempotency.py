@@ -1,0 +1,85 @@
+"""``Idempotency-Key`` on creates: a retried request returns the first result, creates nothing twice.
+
+The first request claims the key (a pending record with a lease and a reserved object id);
+the create uses the reserved id, so even a retry after a crash between the write and the
+record's completion cannot create a second object: the store refuses the same ``_id`` and the
+use case returns the object already there. The same key with a different body is refused (422).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from typing import Any
+
+from backend.clock import now_stored, to_storage, utcnow
+from backend.errors import Conflict, DuplicateKey, Unprocessable, ValidationFailed
+from backend.ids import new_id
+from backend.store.interface import Collection
+
+LEASE = timedelta(seconds=30)
+MAX_KEY_LENGTH = 255
+
+
+class IdempotencyKeyReused(Unprocessable):
+    code = "idempotency_key_reused"
+    message = "同一个 Idempotency-Key 已用于不同的请求内容"
+
+
+class RequestInProgress(Conflict):
+    code = "request_in_progress"
+    message = "相同的请求正在处理中，请稍后重试"
+
+
+class Claim:
+    """The outcome of ``claim``: either a stored response to replay, or a fresh reserved id."""
+
+    def __init__(self, record: dict[str, Any], replay: bool) -> None:
+        self.record = record
+        self.replay = replay
+
+    @property
+    def reserved_id(self) -> str:
+        return self.record["reserved_id"]
+
+
+class IdempotencyStore:
+    def __init__(self, collection: Collection) -> None:
+        self._records = collection
+
+    async def claim(self, *, scope: str, key: str, body: bytes) -> Claim:
+        if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+            raise ValidationFailed("Idempotency-Key 无效", details={"fields": [
+                {"field": "Idempotency-Key", "message": f"长度应为 1 到 {MAX_KEY_LENGTH} 个可打印字符"}]})
+        record_id = hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()
+        body_hash = hashlib.sha256(body).hexdigest()
+        for _attempt in range(3):
+            record = await self._records.find_one({"_id": record_id})
+            if record is None:
+                fresh = {"_id": record_id, "body_hash": body_hash, "state": "pending", "reserved_id": new_id(),
+                         "lease_until": to_storage(utcnow() + LEASE), "created_at": now_stored()}
+                try:
+                    return Claim(await self._records.insert_one(fresh), replay=False)
+                except DuplicateKey:
+                    continue
+            if record["body_hash"] != body_hash:
+                raise IdempotencyKeyReused()
+            if record["state"] == "done":
+                return Claim(record, replay=True)
+            if record["lease_until"] > now_stored():
+                raise RequestInProgress()
+            taken = await self._records.find_one_and_update(
+                {"_id": record_id, "state": "pending", "lease_until": record["lease_until"]},
+                {"$set": {"lease_until": to_storage(utcnow() + LEASE)}})
+            if taken is not None:
+                return Claim(taken, replay=False)
+        raise RequestInProgress()
+
+    async def complete(self, claim: Claim, status: int, response: bytes) -> None:
+        await self._records.update_one({"_id": claim.record["_id"]}, {"$set": {
+            "state": "done", "status": status, "response": response.decode(), "completed_at": now_stored()}})
+
+    async def release(self, claim: Claim) -> None:
+        """The request failed: let a retry run it again (with the same reserved id)."""
+        await self._records.update_one({"_id": claim.record["_id"], "state": "pending"},
+                                       {"$set": {"lease_until": now_stored()}})

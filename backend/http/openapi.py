@@ -1,0 +1,93 @@
+"""OpenAPI 3.1, generated from the route table and each endpoint's declared models."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from pydantic import BaseModel
+
+from backend.auth.permissions import Permission
+from backend.http.endpoint import HTTP_METHODS, spec_of
+from backend.http.routes import Route
+
+_REF = "#/components/schemas/{model}"
+
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {
+        "type": "object", "required": ["code", "message", "details"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}},
+    }},
+}
+
+_STATUS_TEXT = {200: "成功", 201: "已创建", 204: "无内容", 400: "请求无效", 401: "未登录", 403: "无权限",
+                404: "不存在", 409: "冲突", 413: "内容过大", 422: "无法处理", 429: "过于频繁", 503: "暂不可用"}
+
+
+def build_openapi(routes: Iterable[Route], *, title: str, version: str) -> dict[str, Any]:
+    schemas: dict[str, Any] = {"Error": _ERROR_SCHEMA}
+    paths: dict[str, Any] = {}
+
+    def ref(model: type[BaseModel], mode: str) -> dict[str, Any]:
+        schema = model.model_json_schema(ref_template=_REF, mode=mode)  # type: ignore[arg-type]
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+        return {"$ref": _REF.format(model=model.__name__)}
+
+    for route in routes:
+        operations: dict[str, Any] = {}
+        for method in HTTP_METHODS:
+            spec = spec_of(route.handler, method)
+            if spec is None:
+                continue
+            parameters: list[dict[str, Any]] = [
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                for name in route.path_params]
+            if spec.query is not None:
+                query_schema = spec.query.model_json_schema(ref_template=_REF)
+                for name, prop in query_schema.get("properties", {}).items():
+                    parameters.append({"name": name, "in": "query",
+                                       "required": name in query_schema.get("required", []), "schema": prop})
+            responses: dict[str, Any] = {}
+            success: dict[str, Any] = {"description": _STATUS_TEXT.get(spec.status, "成功")}
+            if spec.status != 204:
+                success["content"] = {"application/json": {
+                    "schema": ref(spec.response, "serialization") if spec.response else {"type": "object"}}}
+            responses[str(spec.status)] = success
+            error_statuses = {400, 413, *spec.errors}
+            if spec.permission is not Permission.PUBLIC:
+                error_statuses |= {401, 403}
+            if spec.idempotent:
+                error_statuses |= {409, 422}
+            for status in sorted(error_statuses):
+                responses[str(status)] = {"description": _STATUS_TEXT.get(status, "错误"), "content": {
+                    "application/json": {"schema": {"$ref": _REF.format(model="Error")}}}}
+            operation: dict[str, Any] = {
+                "operationId": f"{route.handler.__module__.replace('.', '_')}_{route.handler.__name__}_{method}", "summary": spec.summary,
+                "tags": list(spec.tags), "parameters": parameters, "responses": responses,
+                "x-permission": spec.permission.value,
+            }
+            if spec.permission is not Permission.PUBLIC:
+                operation["security"] = [{"bearer": []}]
+            if spec.idempotent:
+                parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                                   "schema": {"type": "string", "maxLength": 255}})
+            if spec.upload:
+                operation["requestBody"] = {"required": True, "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+                parameters.append({"name": "filename", "in": "query", "required": False,
+                                   "schema": {"type": "string", "maxLength": 100}})
+            if spec.body is not None:
+                operation["requestBody"] = {"required": True, "content": {
+                    "application/json": {"schema": ref(spec.body, "validation")}}}
+            operations[method] = operation
+        if operations:
+            paths[route.openapi_path] = operations
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {"schemas": schemas,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+    }

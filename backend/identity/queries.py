@@ -1,0 +1,104 @@
+"""Reads: plain data shaped for the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.auth.permissions import Role
+from backend.auth.tokens import Principal
+from backend.clock import to_api
+from backend.errors import NotFound
+from backend.store.interface import DocumentStore
+from backend.store.pagination import paginate
+
+USERS = "users"
+DEPARTMENTS = "departments"
+
+
+class DepartmentNotFound(NotFound):
+    code = "department_not_found"
+    message = "部门不存在"
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+    message = "用户不存在"
+
+
+def department_out(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"id": doc["_id"], "code": doc["_id"], "name": doc["name"], "kind": doc["kind"],
+            "parent": doc.get("parent"), "path": doc["path"], "version": doc["version"],
+            "created_at": to_api(doc["created_at"]), "updated_at": to_api(doc["updated_at"])}
+
+
+def user_out(doc: dict[str, Any]) -> dict[str, Any]:
+    out = {"id": doc["_id"], "kind": doc["kind"], "name": doc.get("name"), "roles": doc.get("roles", []),
+           "department": doc.get("department"), "version": doc["version"]}
+    if doc["kind"] == "staff":
+        out.update(username=doc["username"], disabled=doc.get("disabled", False))
+    else:
+        out.update(phone_bound=bool(doc.get("phone")))
+    return out
+
+
+async def get_department(store: DocumentStore, code: str) -> dict[str, Any]:
+    doc = await store.collection(DEPARTMENTS).find_one({"_id": code})
+    if doc is None:
+        raise DepartmentNotFound(details={"code": code})
+    return doc
+
+
+async def subtree_codes(store: DocumentStore, code: str) -> list[str]:
+    """The department and everything below it."""
+    docs = await store.collection(DEPARTMENTS).find({"path": code}, projection=["_id"])
+    return [doc["_id"] for doc in docs]
+
+
+async def list_departments(store: DocumentStore, parent: str | None) -> dict[str, Any]:
+    filter_ = {"parent": parent} if parent else {}
+    docs = await store.collection(DEPARTMENTS).find(filter_, sort=[("_id", 1)], limit=1000)
+    return {"items": [department_out(doc) for doc in docs], "next_cursor": None}
+
+
+async def get_me(store: DocumentStore, principal: Principal) -> dict[str, Any]:
+    doc = await store.collection(USERS).find_one({"_id": principal.user_id})
+    if doc is None:
+        raise UserNotFound()
+    out = user_out(doc)
+    if doc.get("department"):
+        department = await store.collection(DEPARTMENTS).find_one({"_id": doc["department"]}, projection=["name"])
+        out["department_name"] = department["name"] if department else None
+    return out
+
+
+async def managed_department_codes(store: DocumentStore, actor: Principal) -> list[str] | None:
+    """Departments whose staff the actor manages: None means all (admin)."""
+    if Role.ADMIN in actor.roles:
+        return None
+    if Role.DEPARTMENT_ADMIN in actor.roles and actor.department:
+        return await subtree_codes(store, actor.department)
+    return []
+
+
+async def access_staff_user_by_id(store: DocumentStore, actor: Principal, user_id: str) -> dict[str, Any]:
+    """The staff account, if the actor may manage it; the same 404 whether missing or foreign."""
+    doc = await store.collection(USERS).find_one({"_id": user_id, "kind": "staff"})
+    scope = await managed_department_codes(store, actor)
+    if doc is None or (scope is not None and doc.get("department") not in scope):
+        raise UserNotFound()
+    return doc
+
+
+async def list_staff_users(store: DocumentStore, actor: Principal, *, department: str | None,
+                           limit: int, cursor: str | None) -> dict[str, Any]:
+    scope = await managed_department_codes(store, actor)
+    filter_: dict[str, Any] = {"kind": "staff"}
+    if department:
+        filter_["department"] = department
+        if scope is not None and department not in scope:
+            return {"items": [], "next_cursor": None}
+    elif scope is not None:
+        filter_["department"] = {"$in": scope}
+    docs, next_cursor = await paginate(store.collection(USERS), filter_, sort=[("_id", 1)],
+                                       limit=limit, cursor=cursor)
+    return {"items": [user_out(doc) for doc in docs], "next_cursor": next_cursor}

@@ -1,0 +1,268 @@
+"""Writes for identity: login and sessions, departments, staff accounts, citizens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from backend.auth.passwords import hash_password, verify_password
+from backend.auth.permissions import Role
+from backend.auth.tokens import Principal
+from backend.clock import now_stored, to_storage, utcnow
+from backend.errors import Conflict, DuplicateKey, Forbidden, RateLimited, Unauthenticated, ValidationFailed, VersionConflict
+from backend.identity.queries import (DEPARTMENTS, USERS, access_staff_user_by_id, department_out, get_department,
+                                      managed_department_codes, user_out)
+from backend.identity.schemas import DepartmentIn, DepartmentPatch, StaffUserIn, StaffUserPatch
+from backend.ids import new_id
+from backend.wechat.errors import WeChatError, login_service_error
+
+if TYPE_CHECKING:
+    from backend.bootstrap import AppContext
+
+WECHAT_SESSIONS = "wechat_sessions"
+
+SYSTEM = Principal(user_id="system", audience="staff", roles=(Role.ADMIN.value,), department=None,
+                   family="", jti="", issued_at=0.0, expires_at=float("inf"))
+
+
+class LoginFailed(Unauthenticated):
+    code = "login_failed"
+    message = "用户名或密码错误"
+
+
+class AccountLocked(RateLimited):
+    code = "account_locked"
+    message = "登录失败次数过多，账号已暂时锁定，请稍后再试"
+
+
+class AccountDisabled(Unauthenticated):
+    code = "account_disabled"
+    message = "账号已停用，请联系管理员"
+
+
+class UsernameTaken(Conflict):
+    code = "username_taken"
+    message = "用户名已被使用"
+
+
+class DepartmentExists(Conflict):
+    code = "department_exists"
+    message = "部门编码已存在"
+
+
+class DepartmentInUse(Conflict):
+    code = "department_in_use"
+    message = "部门下仍有下级部门或人员，不能删除"
+
+
+async def create_indexes(ctx: "AppContext") -> None:
+    users = ctx.store.collection(USERS)
+    await users.create_index([("username", 1)], unique=True, sparse=True)
+    await users.create_index([("openid", 1)], unique=True, sparse=True)
+    await users.create_index([("unionid", 1)], sparse=True)
+    await users.create_index([("department", 1)])
+    await ctx.store.collection(DEPARTMENTS).create_index([("parent", 1)])
+    await ctx.store.collection(DEPARTMENTS).create_index([("path", 1)])
+
+
+# --- sessions -------------------------------------------------------------------------------
+
+async def do_login_staff(ctx: "AppContext", username: str, password: str) -> dict[str, Any]:
+    """Username and password; after ``login_max_failures`` failures the account locks for a while.
+
+    The lock lives on the user document (not in Redis), so it survives restarts and holds across
+    processes; a wrong password for an unknown user costs the same time as for a real one.
+    """
+    users = ctx.store.collection(USERS)
+    user = await users.find_one({"username": username, "kind": "staff"})
+    now = now_stored()
+    if user is not None and user.get("locked_until", "") > now:
+        raise AccountLocked(retry_after=ctx.settings.login_lock_seconds)
+    if not await verify_password(user.get("password_hash") if user else None, password) or user is None:
+        if user is not None:
+            failures = user.get("failed_logins", 0) + 1
+            change: dict[str, Any] = {"failed_logins": failures}
+            if failures >= ctx.settings.login_max_failures:
+                change = {"failed_logins": 0,
+                          "locked_until": to_storage(utcnow() + timedelta(seconds=ctx.settings.login_lock_seconds))}
+            await users.update_one({"_id": user["_id"]}, {"$set": change})
+        raise LoginFailed()
+    if user.get("disabled"):
+        raise AccountDisabled()
+    if user.get("failed_logins") or user.get("locked_until"):
+        await users.update_one({"_id": user["_id"]}, {"$set": {"failed_logins": 0}, "$unset": {"locked_until": ""}})
+    return await ctx.tokens.issue_pair(user, "staff")
+
+
+async def do_refresh(ctx: "AppContext", refresh_token: str, audience: str) -> dict[str, Any]:
+    record = await ctx.tokens.rotate(refresh_token, audience)
+    user = await ctx.store.collection(USERS).find_one({"_id": record["user_id"]})
+    if user is None or user.get("disabled"):
+        await ctx.tokens.revoke_family(record["family"])
+        raise AccountDisabled()
+    return await ctx.tokens.issue_pair(user, audience, family=record["family"])
+
+
+async def do_logout(ctx: "AppContext", principal: Principal) -> None:
+    await ctx.tokens.logout(principal)
+
+
+async def do_login_citizen(ctx: "AppContext", code: str) -> dict[str, Any]:
+    """``wx.login`` code → jscode2session → the citizen (created on first login) → a token pair.
+
+    ``session_key`` is kept server-side only (for the legacy encrypted phone number); it never
+    appears in a response or a log line.
+    """
+    try:
+        session = await ctx.wechat.jscode2session(code)
+    except WeChatError as exc:
+        raise login_service_error(exc) from None
+    user = await do_upsert_citizen(ctx, openid=session.openid, unionid=session.unionid)
+    await ctx.store.collection(WECHAT_SESSIONS).update_one(
+        {"_id": user["_id"]}, {"$set": {"session_key": session.session_key, "updated_at": now_stored()}},
+        upsert=True)
+    return await ctx.tokens.issue_pair(user, "mp")
+
+
+async def do_upsert_citizen(ctx: "AppContext", *, openid: str, unionid: str | None) -> dict[str, Any]:
+    """The citizen for a WeChat identity, created on first login; unionid links OA and mini-program."""
+    users = ctx.store.collection(USERS)
+    now = now_stored()
+    change: dict[str, Any] = {"$set": {"updated_at": now, "last_login_at": now}}
+    if unionid:
+        change["$set"]["unionid"] = unionid
+    existing = await users.find_one_and_update({"openid": openid, "kind": "citizen"}, change)
+    if existing is not None:
+        return existing
+    doc = {"_id": new_id(), "kind": "citizen", "openid": openid, "roles": [Role.CITIZEN.value], "name": None,
+           "version": 1, "created_at": now, "updated_at": now, "last_login_at": now}
+    if unionid:
+        doc["unionid"] = unionid
+    try:
+        return await users.insert_one(doc)
+    except DuplicateKey:  # a concurrent first login of the same person
+        found = await users.find_one({"openid": openid, "kind": "citizen"})
+        assert found is not None
+        return found
+
+
+# --- departments ----------------------------------------------------------------------------
+
+async def do_create_department(ctx: "AppContext", data: DepartmentIn, *, acting_user: Principal) -> dict[str, Any]:
+    path = [data.code]
+    if data.parent:
+        parent = await get_department(ctx.store, data.parent)
+        path = [*parent["path"], data.code]
+    now = now_stored()
+    doc = {"_id": data.code, "name": data.name, "kind": data.kind.value, "parent": data.parent, "path": path,
+           "version": 1, "created_at": now, "updated_at": now, "created_by": acting_user.user_id}
+    try:
+        await ctx.store.collection(DEPARTMENTS).insert_one(doc)
+    except DuplicateKey:
+        raise DepartmentExists(details={"code": data.code}) from None
+    return department_out(doc)
+
+
+async def do_update_department(ctx: "AppContext", code: str, data: DepartmentPatch, *, acting_user: Principal,
+                               expected_version: int | None) -> dict[str, Any]:
+    departments = ctx.store.collection(DEPARTMENTS)
+    doc = await get_department(ctx.store, code)
+    if expected_version is not None and expected_version != doc["version"]:
+        raise VersionConflict(details={"current_version": doc["version"]})
+    change: dict[str, Any] = {}
+    if data.name is not None and data.name != doc["name"]:
+        change["name"] = data.name
+    new_path = doc["path"]
+    if "parent" in data.model_fields_set and data.parent != doc.get("parent"):
+        if data.parent is None:
+            new_path = [code]
+        else:
+            parent = await get_department(ctx.store, data.parent)
+            if code in parent["path"]:
+                raise ValidationFailed("不能把部门移到它自己的下级", details={"fields": [
+                    {"field": "parent", "message": "不能是本部门或其下级"}]})
+            new_path = [*parent["path"], code]
+        change.update(parent=data.parent, path=new_path)
+    if not change:
+        return department_out(doc)
+    change["updated_at"] = now_stored()
+    after = await departments.find_one_and_update({"_id": code, "version": doc["version"]},
+                                                  {"$set": change, "$inc": {"version": 1}})
+    if after is None:
+        raise VersionConflict()
+    if new_path != doc["path"]:
+        old_depth = len(doc["path"])
+        for child in await departments.find({"path": code, "_id": {"$ne": code}}):
+            moved = [*new_path, *child["path"][old_depth:]]
+            await departments.update_one({"_id": child["_id"]}, {"$set": {"path": moved}, "$inc": {"version": 1}})
+    return department_out(after)
+
+
+async def do_delete_department(ctx: "AppContext", code: str, *, acting_user: Principal) -> None:
+    await get_department(ctx.store, code)
+    if await ctx.store.collection(DEPARTMENTS).count({"parent": code}) or \
+            await ctx.store.collection(USERS).count({"department": code}):
+        raise DepartmentInUse()
+    await ctx.store.collection(DEPARTMENTS).delete_one({"_id": code})
+
+
+# --- staff accounts -------------------------------------------------------------------------
+
+async def _check_manageable(ctx: "AppContext", acting_user: Principal, department: str | None,
+                            roles: list[str]) -> None:
+    """A department admin manages its own subtree only, and cannot hand out admin."""
+    scope = await managed_department_codes(ctx.store, acting_user)
+    if scope is None:
+        return
+    if department is None or department not in scope:
+        raise Forbidden("只能管理本部门及下级部门的账号")
+    if Role.ADMIN in roles:
+        raise Forbidden("不能授予系统管理员角色")
+
+
+async def do_create_staff_user(ctx: "AppContext", data: StaffUserIn, *, acting_user: Principal) -> dict[str, Any]:
+    roles = sorted({role.value for role in data.roles})
+    if data.department:
+        await get_department(ctx.store, data.department)
+    await _check_manageable(ctx, acting_user, data.department, roles)
+    now = now_stored()
+    doc = {"_id": new_id(), "kind": "staff", "username": data.username, "name": data.name, "roles": roles,
+           "department": data.department, "password_hash": await hash_password(data.password),
+           "disabled": False, "version": 1, "created_at": now, "updated_at": now, "created_by": acting_user.user_id}
+    try:
+        await ctx.store.collection(USERS).insert_one(doc)
+    except DuplicateKey:
+        raise UsernameTaken(details={"username": data.username}) from None
+    return user_out(doc)
+
+
+async def do_update_staff_user(ctx: "AppContext", user_id: str, data: StaffUserPatch, *, acting_user: Principal,
+                               expected_version: int | None) -> dict[str, Any]:
+    doc = await access_staff_user_by_id(ctx.store, acting_user, user_id)
+    if expected_version is not None and expected_version != doc["version"]:
+        raise VersionConflict(details={"current_version": doc["version"]})
+    change: dict[str, Any] = {}
+    if data.name is not None:
+        change["name"] = data.name
+    if data.roles is not None:
+        change["roles"] = sorted({role.value for role in data.roles})
+    if "department" in data.model_fields_set:
+        if data.department:
+            await get_department(ctx.store, data.department)
+        change["department"] = data.department
+    if data.disabled is not None:
+        change["disabled"] = data.disabled
+    if data.password is not None:
+        change["password_hash"] = await hash_password(data.password)
+    await _check_manageable(ctx, acting_user, change.get("department", doc.get("department")),
+                            change.get("roles", doc.get("roles", [])))
+    if not change:
+        return user_out(doc)
+    change["updated_at"] = now_stored()
+    after = await ctx.store.collection(USERS).find_one_and_update(
+        {"_id": user_id, "version": doc["version"]}, {"$set": change, "$inc": {"version": 1}})
+    if after is None:
+        raise VersionConflict()
+    if {"password_hash", "roles", "department"} & change.keys() or change.get("disabled"):
+        await ctx.tokens.revoke_user(user_id)  # the old tokens carry the old rights
+    return user_out(after)

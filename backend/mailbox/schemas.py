@@ -1,0 +1,186 @@
+"""Request and response models of the mailbox."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, StringConstraints, model_validator
+
+from backend.schemas import ApiModel, PageQuery, QueryModel, ResponseModel
+
+Title = Annotated[str, StringConstraints(min_length=4, max_length=60)]
+Content = Annotated[str, StringConstraints(min_length=10, max_length=5000)]
+Comment = Annotated[str, StringConstraints(min_length=2, max_length=2000)]
+ReplyText = Annotated[str, StringConstraints(min_length=10, max_length=10000)]
+Phone = Annotated[str, StringConstraints(pattern=r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")]
+UploadId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{20}$")]
+LetterId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{20}$")]
+DepartmentCode = Annotated[str, StringConstraints(min_length=2, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
+
+MAX_IMAGES = 9
+
+
+class LetterType(StrEnum):
+    CONSULT = "consult"      # 咨询
+    HELP = "help"            # 求助
+    SUGGEST = "suggest"      # 建议
+    CRITICISE = "criticise"  # 批评
+    COMPLAIN = "complain"    # 投诉
+
+
+LETTER_TYPE_LABELS = {LetterType.CONSULT: "咨询", LetterType.HELP: "求助", LetterType.SUGGEST: "建议",
+                      LetterType.CRITICISE: "批评", LetterType.COMPLAIN: "投诉"}
+
+
+class AddresseeKind(StrEnum):
+    MAYOR = "mayor"            # 市长信箱
+    DEPARTMENT = "department"  # 部门信箱
+    DISTRICT = "district"      # 区市信箱
+
+
+class Rating(StrEnum):
+    VERY_SATISFIED = "very_satisfied"            # 非常满意
+    SATISFIED = "satisfied"                      # 满意
+    BASICALLY_SATISFIED = "basically_satisfied"  # 基本满意
+    DISSATISFIED = "dissatisfied"                # 不满意
+    VERY_DISSATISFIED = "very_dissatisfied"      # 非常不满意
+
+
+RATING_LABELS = {Rating.VERY_SATISFIED: "非常满意", Rating.SATISFIED: "满意", Rating.BASICALLY_SATISFIED: "基本满意",
+                 Rating.DISSATISFIED: "不满意", Rating.VERY_DISSATISFIED: "非常不满意"}
+BAD_RATINGS = frozenset({Rating.DISSATISFIED, Rating.VERY_DISSATISFIED})
+
+
+class Addressee(ApiModel):
+    kind: AddresseeKind
+    code: DepartmentCode | None = None
+
+    @model_validator(mode="after")
+    def code_matches_kind(self) -> "Addressee":
+        if (self.kind is AddresseeKind.MAYOR) != (self.code is None):
+            raise ValueError("市长信箱不填写部门编码，部门或区市信箱必须填写")
+        return self
+
+
+class LetterIn(ApiModel):
+    type: LetterType
+    title: Title
+    content: Content
+    addressee: Addressee
+    attachments: list[UploadId] = Field(default_factory=list, max_length=MAX_IMAGES)
+    public: bool = False
+    contact_phone: Phone | None = None
+    writer_name: Annotated[str, StringConstraints(min_length=1, max_length=30)] | None = None
+
+
+class SupplyInfoIn(ApiModel):
+    text: Comment
+    attachments: list[UploadId] = Field(default_factory=list, max_length=MAX_IMAGES)
+
+
+class RatingIn(ApiModel):
+    level: Rating
+    comment: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class DispatchIn(ApiModel):
+    lead_department: DepartmentCode
+    co_departments: list[DepartmentCode] = Field(default_factory=list, max_length=10)
+    comment: Comment | None = None
+
+
+class ReasonIn(ApiModel):
+    reason: Comment
+
+
+class ReturnIn(ApiModel):
+    reason: Comment
+    # 退回 because "not ours" must say whose it is.
+    responsible_body: Annotated[str, StringConstraints(min_length=2, max_length=100)]
+
+
+class MergeIn(ApiModel):
+    original_id: LetterId
+    comment: Comment | None = None
+
+
+class InfoRequestIn(ApiModel):
+    question: Comment
+
+
+class ReplyIn(ApiModel):
+    text: ReplyText
+    attachments: list[UploadId] = Field(default_factory=list, max_length=MAX_IMAGES)
+
+
+class ExtensionIn(ApiModel):
+    reason: Comment
+    days: int = Field(ge=1, le=30)
+
+
+class DecisionIn(ApiModel):
+    approve: bool
+    comment: Comment | None = None
+
+
+class StaffLetterQuery(PageQuery):
+    state: list[str] = Field(default_factory=list, max_length=10)
+    department: DepartmentCode | None = None
+    overdue: bool = False
+
+
+class MyLetterQuery(PageQuery):
+    pass
+
+
+class PublicLetterQuery(PageQuery):
+    q: Annotated[str, StringConstraints(min_length=1, max_length=50)] | None = None
+
+
+class StatisticsQuery(QueryModel):
+    start: date = Field(alias="from")
+    end: date = Field(alias="to")
+    department: DepartmentCode | None = None
+
+    @model_validator(mode="after")
+    def ordered(self) -> "StatisticsQuery":
+        if self.end < self.start:
+            raise ValueError("结束日期不能早于开始日期")
+        if (self.end - self.start).days > 366 * 3:
+            raise ValueError("统计区间不能超过三年")
+        return self
+
+
+class LetterOut(ResponseModel):
+    id: str
+    tracking_no: str
+    type: LetterType
+    title: str
+    content: str
+    state: str
+    version: int
+    created_at: str
+    due_at: str | None = None
+    warning_level: str | None = None
+
+
+class LetterListOut(ResponseModel):
+    items: list[LetterOut]
+    next_cursor: str | None
+
+
+class StatisticsRow(ResponseModel):
+    department: str | None
+    received: int
+    closed: int
+    on_time_rate: float | None
+    average_handling_workdays: float | None
+    satisfaction_rate: float | None
+    reopened: int
+
+
+class StatisticsOut(ResponseModel):
+    items: list[StatisticsRow]
+    overview: StatisticsRow

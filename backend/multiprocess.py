@@ -1,0 +1,88 @@
+"""``yzt serve --processes N``: N children share one listening socket (and one Redis).
+
+The parent binds the socket and starts the embedded Redis (when no URL is set), forks the
+children, and on SIGTERM/SIGINT stops them, then Redis. Children die with the parent
+(PR_SET_PDEATHSIG), so a kill -9 of the parent leaves no orphan serving stale code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import logging
+import os
+import signal
+import time
+
+import tornado.netutil
+
+from backend.bootstrap import EmbeddedRedis
+from backend.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def run_processes(settings: Settings) -> None:
+    count = settings.processes or os.cpu_count() or 1
+    sockets = tornado.netutil.bind_sockets(settings.port, settings.host, reuse_port=False)
+    embedded = None
+    redis_url = settings.redis_url
+    if not redis_url:
+        embedded = EmbeddedRedis(settings.data_dir)
+        asyncio.run(embedded.start())
+        redis_url = embedded.url
+    children: dict[int, int] = {}
+    stopping = False
+
+    def spawn(index: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            _child(settings, sockets, redis_url)
+        children[pid] = index
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for index in range(count):
+        spawn(index)
+    log.info("yzt serving with %s processes on http://%s:%s", count, settings.host, settings.port)
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        index = children.pop(pid, None)
+        if index is not None and not stopping:
+            log.warning("process %s exited (status %s); starting a new one", pid, status)
+            time.sleep(0.5)
+            spawn(index)
+    if embedded is not None:
+        asyncio.run(embedded.stop())
+
+
+def _child(settings: Settings, sockets: list, redis_url: str) -> None:  # pragma: no cover - runs in a fork
+    from backend.app import serve  # noqa: PLC0415 - avoids an import cycle at module load
+
+    try:
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    code = 0
+    try:
+        asyncio.run(serve(settings, sockets=sockets, redis_url=redis_url))
+    except BaseException:  # noqa: BLE001 - a child must exit, never return into the parent's loop
+        log.exception("serving process failed")
+        code = 1
+    os._exit(code)

@@ -1,0 +1,91 @@
+"""The outbox relay: moves events from documents' outboxes to the Redis stream ``yzt:events``.
+
+Use cases ``wake()`` it after a write; it also sweeps every second, so events written by another
+process, or while Redis was down, flow as soon as Redis answers. An event is removed from its
+document only after XADD succeeded; a crash in between sends it twice (consumers deduplicate by
+event id), never zero times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+
+import orjson
+import redis.asyncio as aioredis
+
+from backend.events import EVENT_STREAM, OUTBOX_FIELD, PENDING_FIELD
+from backend.store.interface import DocumentStore
+
+log = logging.getLogger(__name__)
+
+STREAM_MAX_LEN = 1_000_000
+
+
+class OutboxRelay:
+    def __init__(self, *, store: DocumentStore, redis: aioredis.Redis, collections: list[str],
+                 interval: float = 1.0) -> None:
+        self._store = store
+        self._redis = redis
+        self._collections = list(collections)
+        self._interval = interval
+        self._wakeup = asyncio.Event()
+        self.healthy = True
+
+    def register(self, collection: str) -> None:
+        if collection not in self._collections:
+            self._collections.append(collection)
+
+    async def create_indexes(self) -> None:
+        for name in self._collections:
+            await self._store.collection(name).create_index([(PENDING_FIELD, 1)], sparse=True)
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def relay_once(self) -> int:
+        """Relay every pending event once; returns how many were published."""
+        published = 0
+        for name in self._collections:
+            collection = self._store.collection(name)
+            for doc in await collection.find({PENDING_FIELD: True}, limit=500,
+                                             projection=[OUTBOX_FIELD, PENDING_FIELD]):
+                events = doc.get(OUTBOX_FIELD) or []
+                if events:
+                    async with self._redis.pipeline(transaction=False) as pipe:
+                        for event in events:
+                            pipe.xadd(EVENT_STREAM, {"event": orjson.dumps(event)},
+                                      maxlen=STREAM_MAX_LEN, approximate=True)
+                        await pipe.execute()
+                    published += len(events)
+                ids = [event["id"] for event in events]
+                await collection.update_one({"_id": doc["_id"]}, {"$pull": {OUTBOX_FIELD: {"id": {"$in": ids}}}})
+                # Clear the flag only if no new event arrived meanwhile.
+                await collection.update_one({"_id": doc["_id"], f"{OUTBOX_FIELD}.0": {"$exists": False}},
+                                            {"$unset": {PENDING_FIELD: ""}})
+        return published
+
+    async def run(self) -> None:
+        """Owned background task until cancelled."""
+        backoff = self._interval
+        while True:
+            with suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=backoff)
+            self._wakeup.clear()
+            try:
+                await self.relay_once()
+                self.healthy = True
+                backoff = self._interval
+            except asyncio.CancelledError:
+                raise
+            except (OSError, aioredis.RedisError) as exc:
+                if asyncio.current_task().cancelling():  # type: ignore[union-attr]  # redis-py may mask a cancel
+                    raise asyncio.CancelledError from exc
+                if self.healthy:
+                    log.warning("outbox relay: Redis unavailable (%s); events wait in the store", exc)
+                self.healthy = False
+                backoff = min(backoff * 2, 10.0)
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+                backoff = min(backoff * 2, 10.0)

@@ -1,0 +1,1 @@
+"""Redis: the client the app shares, and the embedded redis-server used when no URL is set."""

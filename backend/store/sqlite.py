@@ -1,0 +1,911 @@
+"""The embedded engine: one SQLite file, one table ``(_id TEXT PRIMARY KEY, doc TEXT)`` per collection.
+
+The contract is in ``interface.py``; this docstring says only how this engine meets it.
+
+Threads and processes. Every sqlite3 call runs on one worker thread that owns the connection,
+so the event loop never waits on disk and operations of one process are serialised. Writes run
+in ``BEGIN IMMEDIATE`` transactions (read, apply the update in Python, write back), which makes
+``find_one_and_update`` atomic across the processes of ``yzt serve --processes N`` too; WAL lets
+readers go on meanwhile, and ``busy_timeout`` makes a writer wait for another process's commit.
+
+Filters become SQL over ``json_extract(doc, '$.a.b')``, the very expression that
+``create_index`` indexes, so indexed equality, range and sort do not scan (``explain()`` shows
+the plan). Types are kept apart as MongoDB keeps them: ``json_extract`` returns 1/0 for JSON
+true/false, so a boolean compares with ``json_type`` as well (``True`` never matches 1), a number
+only matches numbers and a range only compares within numbers or within strings. ``None`` matches
+null and missing; ``$ne``/``$nin`` match documents that lack the field.
+
+Lists. ``{"tags": "x"}`` must also match ``tags: ["x", "y"]``, which plain ``json_extract``
+equality misses, and the ``json_each`` form cannot use an index. So each collection keeps a
+registry of the dotted paths that have ever held a list (``_yzt_array_paths``, written in the same
+transaction as the document). Only paths in it get the ``json_each`` form; every other field keeps
+the indexable form. Consequences: equality on a list field scans (unless another indexed term
+narrows the query), and a path stays in the registry once it held a list. The registry has a
+generation number; readers check it after each query (``PRAGMA data_version`` first, so one
+process pays nothing), and re-run the query if another process changed it meanwhile.
+
+Unique indexes are expression indexes. A non-sparse one gets a companion partial index over the
+documents that lack a key field, because SQLite treats NULLs as distinct while MongoDB
+counts a missing field as null. A sparse index also leaves out a field set to null (MongoDB
+keeps it). Unique indexes on list fields compare the whole list, and ``True``/``1`` collide in
+a unique index. Sorting across types follows SQLite (null < numbers <
+strings), which agrees with MongoDB for everything but booleans, lists and objects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import orjson
+
+from backend.errors import DuplicateKey
+from backend.ids import new_id
+from backend.store.interface import Document, Filter, Sort, Update
+
+T = TypeVar("T")
+Leaf = Callable[[str, str], str]  # (value SQL, json_type SQL) -> condition SQL
+
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+_SEGMENT = re.compile(r"[^.\[\]\"'\\$\s][^.\[\]\"'\\\s]*\Z")
+_RANGE = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+_NUMBER = "IN ('integer', 'real')"
+_TEXT = "'text'"  # the json_type of the _id column
+_NULL_KEY = "x''"  # stands for a missing field in the companion of a unique index: no JSON value is a blob
+_DUPLICATE = re.compile(r"UNIQUE constraint failed: (?:index '([^'.]+)\.([^']*?)(?:#nulls)?'|(\w+)\._id)")
+_DUMPS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_NO_PATHS: frozenset[str] = frozenset()
+_MISSING = object()
+
+
+def _dumps(doc: Document) -> str:
+    """JSON text; datetimes and dataclasses raise TypeError (the contract stores strings)."""
+    return orjson.dumps(doc, option=_DUMPS).decode()
+
+
+def _segments(path: str) -> list[str]:
+    parts = path.split(".")
+    if not all(_SEGMENT.match(part) for part in parts):
+        raise ValueError(f"unsupported field name {path!r}")
+    return parts
+
+
+def _column(path: str) -> str:
+    """The SQL for a field's value: the key column or the expression indexes are built on."""
+    return "_id" if path == "_id" else f"json_extract(doc, '$.{'.'.join(_segments(path))}')"
+
+
+def _type_of(path: str) -> str:
+    return _TEXT if path == "_id" else f"json_type(doc, '$.{'.'.join(_segments(path))}')"
+
+
+def _order_by(sort: Sort | None) -> str:
+    if not sort:
+        return ""
+    parts = []
+    for field, direction in sort:
+        if direction not in (1, -1):
+            raise ValueError(f"sort direction must be 1 or -1, not {direction!r}")
+        parts.append(_column(field) + (" DESC" if direction == -1 else ""))
+    return " ORDER BY " + ", ".join(parts)
+
+
+class _Where:
+    """Compiles one filter to SQL with numbered parameters.
+
+    ``arrays`` is the collection's registry of list-holding paths; ``used_arrays`` tells the
+    caller whether the SQL depends on it (only ``_id`` conditions do not).
+    """
+
+    __slots__ = ("params", "arrays", "used_arrays", "_aliases")
+
+    def __init__(self, arrays: frozenset[str] | set[str]) -> None:
+        self.params: list[Any] = []
+        self.arrays = arrays
+        self.used_arrays = False
+        self._aliases = 0
+
+    def param(self, value: Any) -> str:
+        self.params.append(value)
+        return f"?{len(self.params)}"
+
+    def filter(self, flt: Filter) -> str:
+        if not isinstance(flt, dict):
+            raise ValueError(f"a filter is a dict, not {type(flt).__name__}")
+        parts = []
+        for key, cond in flt.items():
+            if key in ("$and", "$or"):
+                if not isinstance(cond, list) or not cond:
+                    raise ValueError(f"{key} takes a non-empty list of filters")
+                joiner = " AND " if key == "$and" else " OR "
+                parts.append("(" + joiner.join(f"({self.filter(sub)})" for sub in cond) + ")")
+            elif key.startswith("$"):
+                raise ValueError(f"unsupported filter operator {key!r}")
+            elif isinstance(cond, dict):
+                if not cond or not all(op.startswith("$") for op in cond):
+                    raise ValueError(f"{key}: equality with a document is not supported; use dotted fields")
+                parts.extend(self._operator(key, op, value) for op, value in cond.items())
+            else:
+                parts.append(self._test(key, self._eq(cond)))
+        return " AND ".join(parts) if parts else "1"
+
+    def _operator(self, path: str, op: str, value: Any) -> str:
+        if op == "$in":
+            return self._test(path, self._in(value))
+        if op == "$nin":
+            return f"{self._test(path, self._in(value))} IS NOT 1"
+        if op == "$ne":
+            return f"{self._test(path, self._eq(value))} IS NOT 1"
+        if op in _RANGE:
+            return self._test(path, self._range(_RANGE[op], value))
+        if op == "$exists":
+            if not isinstance(value, bool):
+                raise ValueError("$exists takes true or false")
+            test = self._test(path, lambda val, typ: f"{typ} IS NOT NULL", expand=False)
+            return test if value else f"{test} IS NOT 1"
+        raise ValueError(f"unsupported filter operator {op!r}")
+
+    def _eq(self, value: Any) -> Leaf:
+        if value is None:
+            return lambda val, typ: f"{val} IS NULL"
+        if isinstance(value, bool):
+            word, number = ("true", 1) if value else ("false", 0)
+            return lambda val, typ: f"({val} = {number} AND {typ} = '{word}')"
+        if isinstance(value, (int, float)):
+            p = self.param(value)
+            return lambda val, typ: f"({val} = {p} AND {typ} {_NUMBER})"
+        if isinstance(value, str):
+            p = self.param(value)
+            return lambda val, typ: f"{val} = {p}"
+        raise ValueError(f"filter values are str, int, float, bool or None, not {type(value).__name__}")
+
+    def _in(self, values: Any) -> Leaf:
+        if not isinstance(values, (list, tuple)):
+            raise ValueError("$in and $nin take a list")
+        strings = [self.param(v) for v in values if isinstance(v, str)]
+        numbers = [self.param(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        leaves = [self._eq(v) for v in values if v is None or isinstance(v, bool)]
+        if len(strings) + len(numbers) + len(leaves) != len(values):
+            raise ValueError("$in and $nin take a list of str, int, float, bool or None")
+        if strings:
+            leaves.append(lambda val, typ: f"{val} IN ({', '.join(strings)})")
+        if numbers:
+            leaves.append(lambda val, typ: f"({val} IN ({', '.join(numbers)}) AND {typ} {_NUMBER})")
+        if not leaves:
+            return lambda val, typ: "0"
+        return lambda val, typ: "(" + " OR ".join(leaf(val, typ) for leaf in leaves) + ")"
+
+    def _range(self, sql_op: str, value: Any) -> Leaf:
+        if isinstance(value, str):
+            guard = "= 'text'"
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            guard = _NUMBER
+        else:
+            raise ValueError("range operators take a number or a string")
+        p = self.param(value)
+        return lambda val, typ: f"({val} {sql_op} {p} AND {typ} {guard})"
+
+    def _test(self, path: str, leaf: Leaf, *, expand: bool = True) -> str:
+        if path == "_id":
+            return f"({leaf('_id', _TEXT)})"
+        self.used_arrays = True
+        return f"({self._walk(None, [], _segments(path), leaf, expand, 1)})"
+
+    def _walk(self, base: str | None, done: list[str], rest: list[str], leaf: Leaf,
+              expand: bool, start: int) -> str:
+        """Follow ``rest`` from ``base`` (None: the document root; else SQL giving a JSON path),
+        fanning out over lists found in the registry as MongoDB does for ``items.id``."""
+        for i in range(start, len(rest)):
+            prefix = done + rest[:i]
+            if ".".join(prefix) in self.arrays:
+                node = self._node(base, rest[:i])
+                alias = self._alias()
+                each = self._walk(f"{alias}.fullkey", prefix, rest[i:], leaf, expand, 1)
+                other = self._walk(base, done, rest, leaf, expand, i + 1)
+                return (f"CASE WHEN json_type(doc, {node}) = 'array' THEN EXISTS (SELECT 1 FROM "
+                        f"json_each(doc, {node}) AS {alias} WHERE {each}) ELSE {other} END")
+        node = self._node(base, rest)
+        direct = leaf(f"json_extract(doc, {node})", f"json_type(doc, {node})")
+        if expand and ".".join(done + rest) in self.arrays:
+            alias = self._alias()
+            element = leaf(f"{alias}.value", f"{alias}.type")
+            direct = (f"({direct} OR (json_type(doc, {node}) = 'array' AND EXISTS (SELECT 1 FROM "
+                      f"json_each(doc, {node}) AS {alias} WHERE {element})))")
+        return direct
+
+    @staticmethod
+    def _node(base: str | None, segments: list[str]) -> str:
+        tail = ".".join(segments)
+        return f"'$.{tail}'" if base is None else f"{base} || '.{tail}'"
+
+    def _alias(self) -> str:
+        self._aliases += 1
+        return f"j{self._aliases}"
+
+
+# --- updates, applied in Python inside the write transaction -------------------------------
+
+
+def _same(a: Any, b: Any) -> bool:
+    """MongoDB equality: booleans are not numbers, 1 == 1.0, lists and documents compare deeply."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    return type(a) is type(b) and a == b
+
+
+def _values(node: Any, segments: list[str]) -> list[Any]:
+    """Values at a dotted path, fanning out over lists of documents (``_MISSING`` if none)."""
+    if not segments:
+        return [node]
+    if isinstance(node, dict):
+        return _values(node[segments[0]], segments[1:]) if segments[0] in node else [_MISSING]
+    if isinstance(node, list):
+        found = [v for item in node if isinstance(item, dict) for v in _values(item, segments)]
+        return found or [_MISSING]
+    return [_MISSING]
+
+
+def _ordered(a: Any, b: Any) -> bool:
+    numbers = (int, float)
+    return (isinstance(a, str) and isinstance(b, str)) or (
+        isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool) and not isinstance(b, bool))
+
+
+_PY_RANGE: dict[str, Callable[[Any, Any], bool]] = {
+    "$gt": lambda a, b: a > b, "$gte": lambda a, b: a >= b, "$lt": lambda a, b: a < b, "$lte": lambda a, b: a <= b,
+}
+
+
+def _field_matches(doc: Document, path: str, cond: Any) -> bool:
+    values = _values(doc, path.split("."))
+    flat = values + [item for v in values if isinstance(v, list) for item in v]
+
+    def eq(target: Any) -> bool:
+        return any(_same(v, target) or (target is None and v is _MISSING) for v in flat)
+
+    if not isinstance(cond, dict):
+        return eq(cond)
+    for op, arg in cond.items():
+        if op == "$in":
+            ok = any(eq(t) for t in arg)
+        elif op == "$nin":
+            ok = not any(eq(t) for t in arg)
+        elif op == "$ne":
+            ok = not eq(arg)
+        elif op == "$exists":
+            ok = any(v is not _MISSING for v in values) == arg
+        elif op in _PY_RANGE:
+            ok = any(_ordered(v, arg) and _PY_RANGE[op](v, arg) for v in flat)
+        else:
+            raise ValueError(f"unsupported filter operator {op!r}")
+        if not ok:
+            return False
+    return True
+
+
+def _matches(doc: Document, flt: Filter) -> bool:
+    """The filter language evaluated in Python (for ``$pull`` conditions on list elements)."""
+    for key, cond in flt.items():
+        if key == "$and":
+            ok = all(_matches(doc, sub) for sub in cond)
+        elif key == "$or":
+            ok = any(_matches(doc, sub) for sub in cond)
+        elif key.startswith("$"):
+            raise ValueError(f"unsupported filter operator {key!r}")
+        else:
+            ok = _field_matches(doc, key, cond)
+        if not ok:
+            return False
+    return True
+
+
+def _pull_test(cond: Any) -> Callable[[Any], bool]:
+    if isinstance(cond, dict) and cond and all(k.startswith("$") and k not in ("$and", "$or") for k in cond):
+        return lambda item: _field_matches({"v": item}, "v", cond)
+    if isinstance(cond, dict):
+        return lambda item: isinstance(item, dict) and _matches(item, cond)
+    return lambda item: _same(item, cond)
+
+
+def _parent(doc: Document, path: str) -> tuple[dict[str, Any], str]:
+    """The document holding the last part of ``path``, creating missing levels."""
+    segments = path.split(".")
+    node = doc
+    for segment in segments[:-1]:
+        child = node.get(segment)
+        if child is None:
+            child = node[segment] = {}
+        elif not isinstance(child, dict):
+            raise ValueError(f"cannot update {path!r}: {segment!r} is not a document")
+        node = child
+    return node, segments[-1]
+
+
+def _current(doc: Document, path: str) -> Any:
+    """The value at ``path`` (None if absent), without creating anything."""
+    node: Any = doc
+    for segment in path.split("."):
+        node = node.get(segment) if isinstance(node, dict) else None
+    return node
+
+
+def _list_at(doc: Document, path: str, op: str) -> list[Any]:
+    parent, key = _parent(doc, path)
+    current = parent.setdefault(key, [])
+    if not isinstance(current, list):
+        raise ValueError(f"{op} needs a list at {path!r}")
+    return current
+
+
+def _each(value: Any) -> list[Any]:
+    if isinstance(value, dict) and "$each" in value:
+        return list(value["$each"])
+    return [value]
+
+
+def _apply_update(doc: Document, update: Update) -> None:
+    for op, spec in update.items():
+        for path, value in spec.items():
+            if op == "$set":
+                parent, key = _parent(doc, path)
+                parent[key] = value
+            elif op == "$unset":
+                head, _, key = path.rpartition(".")
+                parent = _current(doc, head) if head else doc
+                if isinstance(parent, dict):
+                    parent.pop(key, None)
+            elif op == "$inc":
+                parent, key = _parent(doc, path)
+                current = parent.get(key, 0)
+                if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in (current, value)):
+                    raise ValueError(f"$inc needs numbers at {path!r}")
+                parent[key] = current + value
+            elif op == "$push":
+                _list_at(doc, path, op).extend(_each(value))
+            elif op == "$addToSet":
+                items = _list_at(doc, path, op)
+                for item in _each(value):
+                    if not any(_same(item, existing) for existing in items):
+                        items.append(item)
+            elif op == "$pull":
+                current = _current(doc, path)
+                if isinstance(current, list):
+                    test = _pull_test(value)
+                    current[:] = [item for item in current if not test(item)]
+                elif current is not None:
+                    raise ValueError(f"$pull needs a list at {path!r}")
+
+
+_UPDATE_OPS = frozenset({"$set", "$unset", "$inc", "$push", "$addToSet", "$pull"})
+
+
+def _check_update(update: Update) -> None:
+    if not isinstance(update, dict) or not update:
+        raise ValueError("an update is a non-empty dict of operators")
+    for op, spec in update.items():
+        if op not in _UPDATE_OPS:
+            raise ValueError(f"unsupported update operator {op!r}")
+        if not isinstance(spec, dict) or not spec:
+            raise ValueError(f"{op} takes a non-empty dict of fields")
+        for path in spec:
+            if path == "_id" or path.startswith("_id."):
+                raise ValueError("_id cannot be updated")
+
+
+def _seed(flt: Filter, doc: Document) -> Document:
+    """The document an upsert starts from: the filter's equality fields (as MongoDB does)."""
+    for key, cond in flt.items():
+        if key == "$and":
+            for sub in cond:
+                _seed(sub, doc)
+        elif not key.startswith("$") and not isinstance(cond, dict):
+            _apply_update(doc, {"$set": {key: cond}})
+    return doc
+
+
+def _array_paths(node: dict[str, Any], prefix: str, found: set[str]) -> set[str]:
+    for key, value in node.items():
+        path = prefix + key
+        if isinstance(value, list):
+            found.add(path)
+            for item in value:
+                if isinstance(item, dict):
+                    _array_paths(item, path + ".", found)
+        elif isinstance(value, dict):
+            _array_paths(value, path + ".", found)
+    return found
+
+
+def _project(doc: Document, projection: list[str] | None) -> Document:
+    if projection is None:
+        return doc
+    return {key: doc[key] for key in ("_id", *projection) if key in doc}
+
+
+def _typed(value: Any, json_type: str) -> Any:
+    """A grouped value as Python: json_extract gives 1/0 for booleans and text for containers."""
+    if json_type == "true":
+        return True
+    if json_type == "false":
+        return False
+    if json_type in ("array", "object"):
+        return orjson.loads(value)
+    return value
+
+
+def _flat_shape(flt: Filter) -> tuple[tuple[str, bool], ...] | None:
+    """The cache key of a filter of plain equalities on strings and numbers (the hot path:
+    ``{"_id": x}``, ``{"_id": x, "version": n}``), whose parameters are its values in order;
+    None for any other filter."""
+    shape = []
+    for key, value in flt.items():
+        kind = type(value)
+        if kind is not str and kind is not int and kind is not float or key.startswith("$"):
+            return None
+        shape.append((key, kind is str))
+    return tuple(shape)
+
+
+def _check_window(skip: int, limit: int | None) -> None:
+    if skip < 0 or (limit is not None and limit < 0):
+        raise ValueError("skip and limit cannot be negative")
+
+
+def _settle(settled: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, result, error in settled:
+        if future.cancelled():
+            continue
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+
+
+class _Worker:
+    """The one thread that owns the connection.
+
+    A plain queue and ``call_soon_threadsafe`` cost a third of ``run_in_executor``'s hop, and a
+    primary-key read is mostly hop. Results go back in batches (when the queue is empty, or
+    after 1 ms of work) so that under load the loop is woken once per batch, not per result:
+    this more than doubles reads per second at 8+ concurrent callers.
+    """
+
+    _BATCH_SECONDS = 0.001
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]] | None] = (
+            queue.SimpleQueue())
+        self._thread = threading.Thread(target=self._serve, name="yzt-sqlite", daemon=True)
+        self._thread.start()
+
+    def submit(self, fn: Callable[..., T], args: tuple[Any, ...]) -> asyncio.Future[T]:
+        future = asyncio.get_running_loop().create_future()
+        self._jobs.put((fn, args, future))
+        return future
+
+    def stop(self) -> None:
+        """Let queued jobs finish, then end the thread."""
+        self._jobs.put(None)
+        self._thread.join()
+
+    def _serve(self) -> None:
+        jobs = self._jobs
+        job = jobs.get()
+        while job is not None:
+            batch: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+            deadline = time.perf_counter() + self._BATCH_SECONDS
+            while job is not None:
+                fn, args, future = job
+                outcome: tuple[asyncio.Future[Any], Any, BaseException | None]
+                try:
+                    outcome = (future, fn(*args), None)
+                except BaseException as exc:  # handed to the awaiting coroutine
+                    outcome = (future, None, exc)
+                batch.setdefault(future.get_loop(), []).append(outcome)
+                if jobs.empty() or time.perf_counter() > deadline:
+                    break
+                job = jobs.get()
+            for loop, settled in batch.items():
+                try:
+                    loop.call_soon_threadsafe(_settle, settled)
+                except RuntimeError:  # that loop is closed: nobody is waiting any more
+                    pass
+            if job is not None:
+                job = jobs.get()
+
+
+class SQLiteStore:
+    """The embedded document store (see the module docstring)."""
+
+    engine = "sqlite"
+
+    def __init__(self, path: Path, *, busy_timeout_ms: int = 10_000) -> None:
+        self.path = Path(path)
+        self._busy_timeout_ms = busy_timeout_ms
+        self._worker: _Worker | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._collections: dict[str, SQLiteCollection] = {}
+        self._tables: set[str] = set()
+        self._arrays: dict[str, set[str]] = {}
+        self._arrays_gen = 0
+        self._data_version = -1
+        self._new_arrays: set[tuple[str, str]] = set()
+        self._compiled: dict[tuple[str, tuple[tuple[str, bool], ...]], tuple[str, bool]] = {}
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._worker is not None:
+            return
+        self._worker = _Worker()
+        try:
+            await self._call(self._open_sync)
+        except BaseException:
+            self._worker.stop()
+            self._worker = None
+            raise
+
+    async def close(self) -> None:
+        if self._worker is None:
+            return
+        try:
+            await self._call(self._close_sync)
+        finally:
+            self._worker.stop()
+            self._worker = None
+
+    async def ping(self) -> None:
+        await self.run(lambda conn: conn.execute("SELECT 1").fetchone())
+
+    def collection(self, name: str) -> SQLiteCollection:
+        coll = self._collections.get(name)
+        if coll is None:
+            if not _NAME.match(name):
+                raise ValueError(f"collection names are letters, digits and _, not {name!r}")
+            coll = self._collections[name] = SQLiteCollection(self, name)
+        return coll
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn(connection)`` on the store's thread, in autocommit mode (for reads that
+        live next to the store, such as the search index)."""
+        return await self._call(lambda: fn(self._connection()))
+
+    async def run_write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn(connection)`` on the store's thread inside ``BEGIN IMMEDIATE … COMMIT``."""
+        return await self._call(self._in_write, lambda: fn(self._connection()))
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._worker is None:
+            raise RuntimeError("the SQLite store is not open")
+        return await self._worker.submit(fn, args)
+
+    # --- on the worker thread ----------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        assert self._conn is not None
+        return self._conn
+
+    def _open_sync(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, cached_statements=512)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA temp_store = MEMORY")
+            conn.execute("PRAGMA cache_size = -32000")
+            self._conn = conn
+            conn.execute("BEGIN IMMEDIATE")
+            with conn:  # commits, or rolls back on error
+                self._create_meta()
+            self._tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            self._arrays_stale()
+        except BaseException:
+            self._conn = None
+            conn.close()
+            raise
+
+    def _create_meta(self) -> None:
+        conn = self._connection()
+        conn.execute("CREATE TABLE IF NOT EXISTS _yzt_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+        conn.execute("INSERT OR IGNORE INTO _yzt_meta VALUES ('array_paths', 0)")
+        conn.execute("CREATE TABLE IF NOT EXISTS _yzt_array_paths "
+                     "(coll TEXT NOT NULL, path TEXT NOT NULL, PRIMARY KEY (coll, path))")
+
+    def _close_sync(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.execute("PRAGMA optimize")
+            conn.close()
+
+    def _arrays_stale(self) -> bool:
+        """Reload the list-path registry if another connection changed it; True if it did."""
+        conn = self._connection()
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if version == self._data_version:
+            return False
+        self._data_version = version
+        gen = conn.execute("SELECT value FROM _yzt_meta WHERE key = 'array_paths'").fetchone()[0]
+        if gen == self._arrays_gen:
+            return False
+        arrays: dict[str, set[str]] = {}
+        for coll, path in conn.execute("SELECT coll, path FROM _yzt_array_paths"):
+            arrays.setdefault(coll, set()).add(path)
+        self._arrays, self._arrays_gen = arrays, gen
+        self._compiled.clear()
+        return True
+
+    def _note_arrays(self, coll: str, doc: Document) -> None:
+        """Record list paths of a written document that the registry does not know yet."""
+        known = self._arrays.get(coll, _NO_PATHS)
+        self._new_arrays.update((coll, path) for path in _array_paths(doc, "", set()) - known)
+
+    def _in_write(self, fn: Callable[..., T], *args: Any) -> T:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        gen = self._arrays_gen
+        try:
+            self._arrays_stale()
+            result = fn(*args)
+            if self._new_arrays:
+                conn.executemany("INSERT OR IGNORE INTO _yzt_array_paths VALUES (?, ?)", self._new_arrays)
+                gen = conn.execute("UPDATE _yzt_meta SET value = value + 1 WHERE key = 'array_paths' "
+                                   "RETURNING value").fetchone()[0]
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            self._new_arrays.clear()
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            duplicate = _duplicate_key(exc) if isinstance(exc, sqlite3.IntegrityError) else None
+            if duplicate is not None:
+                raise duplicate from exc
+            raise
+        if self._new_arrays:
+            for coll, path in self._new_arrays:
+                self._arrays.setdefault(coll, set()).add(path)
+            self._arrays_gen = gen
+            self._new_arrays.clear()
+            self._compiled.clear()
+        return result
+
+    def _has_table(self, name: str) -> bool:
+        if name in self._tables:
+            return True
+        if self._connection().execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                      (name,)).fetchone():
+            self._tables.add(name)
+            return True
+        return False
+
+    def _write(self, name: str, fn: Callable[..., T], *args: Any) -> T:
+        if not self._has_table(name):
+            self._in_write(self._connection().execute,
+                           f'CREATE TABLE IF NOT EXISTS "{name}" (_id TEXT PRIMARY KEY, doc TEXT NOT NULL)')
+            self._tables.add(name)
+        return self._in_write(fn, *args)
+
+    def _compile(self, name: str, flt: Filter) -> tuple[str, list[Any], bool]:
+        """(WHERE condition, its parameters, whether it depends on the list-path registry)."""
+        shape = _flat_shape(flt)
+        if shape is not None:
+            hit = self._compiled.get((name, shape))
+            if hit is not None:
+                return hit[0], list(flt.values()), hit[1]
+        where = _Where(self._arrays.get(name, _NO_PATHS))
+        condition = where.filter(flt)
+        if shape is not None:
+            if len(self._compiled) >= 1024:
+                self._compiled.clear()
+            self._compiled[(name, shape)] = (condition, where.used_arrays)
+        return condition, where.params, where.used_arrays
+
+    def _select(self, name: str, flt: Filter, build: Callable[[str, list[Any]], str]) -> list[Any]:
+        """Run ``build(condition, params)`` (which may append parameters) for ``flt``, again if
+        the list-path registry moved under the query."""
+        if not self._has_table(name):
+            return []
+        conn = self._connection()
+        while True:
+            condition, params, used_arrays = self._compile(name, flt)
+            rows = conn.execute(build(condition, params), params).fetchall()
+            if not used_arrays or not self._arrays_stale():
+                return rows
+
+
+def _duplicate_key(exc: sqlite3.IntegrityError) -> DuplicateKey | None:
+    match = _DUPLICATE.match(str(exc))
+    if match is None:
+        return None
+    if match.group(3):
+        return DuplicateKey(details={"collection": match.group(3), "index": "_id_"})
+    return DuplicateKey(details={"collection": match.group(1), "index": match.group(2)})
+
+
+class SQLiteCollection:
+    """One table. Public coroutines hop to the store thread; ``_*_sync`` methods run there."""
+
+    def __init__(self, store: SQLiteStore, name: str) -> None:
+        self.name = name
+        self._store = store
+        self._table = f'"{name}"'
+
+    # --- reads -------------------------------------------------------------------------------
+
+    async def find_one(self, filter: Filter, *, projection: list[str] | None = None) -> Document | None:
+        rows = await self._store._call(self._find_sync, filter, None, 0, 1)
+        return _project(orjson.loads(rows[0][0]), projection) if rows else None
+
+    async def find(self, filter: Filter, *, sort: Sort | None = None, skip: int = 0,
+                   limit: int | None = None, projection: list[str] | None = None) -> list[Document]:
+        _check_window(skip, limit)
+        if limit == 0:
+            return []
+        rows = await self._store._call(self._find_sync, filter, sort, skip, limit)
+        return [_project(orjson.loads(row[0]), projection) for row in rows]
+
+    def _find_sync(self, flt: Filter, sort: Sort | None, skip: int, limit: int | None) -> list[Any]:
+        order = _order_by(sort)
+
+        def build(condition: str, params: list[Any]) -> str:
+            sql = f"SELECT doc FROM {self._table} WHERE {condition}{order}"
+            if limit is not None or skip:
+                params.append(-1 if limit is None else limit)
+                sql += f" LIMIT ?{len(params)}"
+                if skip:
+                    params.append(skip)
+                    sql += f" OFFSET ?{len(params)}"
+            return sql
+
+        return self._store._select(self.name, flt, build)
+
+    async def count(self, filter: Filter) -> int:
+        rows = await self._store._call(self._store._select, self.name, filter,
+                                       lambda condition, _: f"SELECT count(*) FROM {self._table} WHERE {condition}")
+        return rows[0][0] if rows else 0
+
+    async def group_count(self, filter: Filter, by: list[str],
+                          sums: list[str] | None = None) -> list[Document]:
+        sums = sums or []
+        columns = [sql for field in by for sql in (_column(field), f"coalesce({_type_of(field)}, 'null')")]
+        totals = [f"sum(CASE WHEN {_type_of(f)} {_NUMBER} THEN {_column(f)} END)" for f in sums]
+        group = f" GROUP BY {', '.join(str(i + 1) for i in range(len(columns)))}" if columns else ""
+        rows = await self._store._call(
+            self._store._select, self.name, filter,
+            lambda condition, _: (f"SELECT {', '.join([*columns, 'count(*)', *totals])} FROM {self._table} "
+                                  f"WHERE {condition}{group}"))
+        width = len(columns)
+        return [{"key": {field: _typed(row[2 * i], row[2 * i + 1]) for i, field in enumerate(by)},
+                 "count": row[width],
+                 "sums": {field: row[width + 1 + i] or 0 for i, field in enumerate(sums)}}
+                for row in rows if row[width]]
+
+    async def explain(self, filter: Filter, *, sort: Sort | None = None) -> list[str]:
+        """SQLite's query plan for ``find(filter, sort=sort)``, one line per step (for tests
+        that prove a list query uses its index: look for "USING INDEX" and no "SCAN")."""
+        order = _order_by(sort)
+        rows = await self._store._call(
+            self._store._select, self.name, filter,
+            lambda condition, _: f"EXPLAIN QUERY PLAN SELECT doc FROM {self._table} WHERE {condition}{order}")
+        return [row[3] for row in rows]
+
+    # --- writes ------------------------------------------------------------------------------
+
+    async def insert_one(self, doc: Document) -> Document:
+        await self.insert_many([doc])
+        return doc
+
+    async def insert_many(self, docs: list[Document]) -> None:
+        if not docs:
+            return
+        rows = []
+        for doc in docs:
+            if not isinstance(doc.get("_id"), str):
+                raise ValueError("documents need a string _id (backend.ids.new_id())")
+            rows.append((doc["_id"], _dumps(doc)))
+        await self._store._call(self._store._write, self.name, self._insert_sync, rows, docs)
+
+    def _insert_sync(self, rows: list[tuple[str, str]], docs: list[Document]) -> None:
+        self._store._connection().executemany(f"INSERT INTO {self._table} (_id, doc) VALUES (?, ?)", rows)
+        for doc in docs:
+            self._store._note_arrays(self.name, doc)
+
+    async def update_one(self, filter: Filter, update: Update, *, upsert: bool = False) -> bool:
+        _check_update(update)
+        changed = await self._store._call(self._store._write, self.name, self._update_sync,
+                                          filter, update, upsert, None, 1)
+        return bool(changed)
+
+    async def update_many(self, filter: Filter, update: Update) -> int:
+        _check_update(update)
+        changed = await self._store._call(self._store._write, self.name, self._update_sync,
+                                          filter, update, False, None, None)
+        return len(changed)
+
+    async def find_one_and_update(self, filter: Filter, update: Update, *, upsert: bool = False,
+                                  sort: Sort | None = None) -> Document | None:
+        _check_update(update)
+        changed = await self._store._call(self._store._write, self.name, self._update_sync,
+                                          filter, update, upsert, sort, 1)
+        return changed[0] if changed else None
+
+    def _update_sync(self, flt: Filter, update: Update, upsert: bool, sort: Sort | None,
+                     limit: int | None) -> list[Document]:
+        """Apply ``update`` to the matches (inside the write transaction); the documents after."""
+        conn = self._store._connection()
+        condition, params, _ = self._store._compile(self.name, flt)
+        sql = f"SELECT _id, doc FROM {self._table} WHERE {condition}{_order_by(sort)}"
+        if limit is not None:
+            sql += f" LIMIT {limit}"
+        rows = conn.execute(sql, params).fetchall()
+        if not rows and upsert:
+            doc = _seed(flt, {})
+            _apply_update(doc, update)
+            doc = {"_id": doc.pop("_id", None) or new_id(), **doc}
+            self._insert_sync([(doc["_id"], _dumps(doc))], [doc])
+            return [doc]
+        after = []
+        for _id, text in rows:
+            doc = orjson.loads(text)
+            _apply_update(doc, update)
+            new_text = _dumps(doc)
+            if new_text != text:
+                conn.execute(f"UPDATE {self._table} SET doc = ? WHERE _id = ?", (new_text, _id))
+                self._store._note_arrays(self.name, doc)
+            after.append(doc)
+        return after
+
+    async def delete_one(self, filter: Filter) -> bool:
+        return bool(await self._store._call(self._store._write, self.name, self._delete_sync, filter, True))
+
+    async def delete_many(self, filter: Filter) -> int:
+        return await self._store._call(self._store._write, self.name, self._delete_sync, filter, False)
+
+    def _delete_sync(self, flt: Filter, one: bool) -> int:
+        condition, params, _ = self._store._compile(self.name, flt)
+        if one:
+            condition = f"_id = (SELECT _id FROM {self._table} WHERE {condition} LIMIT 1)"
+        return self._store._connection().execute(f"DELETE FROM {self._table} WHERE {condition}", params).rowcount
+
+    async def create_index(self, keys: list[tuple[str, Literal[1, -1]]], *, unique: bool = False,
+                           sparse: bool = False, name: str | None = None) -> None:
+        if not keys:
+            raise ValueError("an index needs at least one key")
+        name = name or "_".join(f"{field}_{direction}" for field, direction in keys)
+        columns = [_column(field) for field, _ in keys]
+        parts = [_order_by([key])[len(" ORDER BY "):] for key in keys]
+        if not unique and all(field != "_id" for field, _ in keys):
+            parts.append("_id DESC" if keys[-1][1] == -1 else "_id")  # so ties sort by _id from the index
+        statements = [f'CREATE {"UNIQUE " if unique else ""}INDEX "{self.name}.{name}" '
+                      f'ON {self._table} ({", ".join(parts)})']
+        if sparse:
+            statements[0] += " WHERE " + " OR ".join(f"{c} IS NOT NULL" for c in columns)
+        elif unique:
+            statements.append(f'CREATE UNIQUE INDEX "{self.name}.{name}#nulls" ON {self._table} '
+                              f'({", ".join(f"ifnull({c}, {_NULL_KEY})" for c in columns)}) '
+                              f'WHERE {" OR ".join(f"{c} IS NULL" for c in columns)}')
+        await self._store._call(self._store._write, self.name, self._create_index_sync,
+                                [f"{self.name}.{name}", f"{self.name}.{name}#nulls"], statements)
+
+    def _create_index_sync(self, names: list[str], statements: list[str]) -> None:
+        conn = self._store._connection()
+        for index_name, statement in zip(names, statements):
+            row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
+                               (index_name,)).fetchone()
+            if row is None:
+                conn.execute(statement)
+            elif " ".join(row[0].split()) != " ".join(statement.split()):
+                raise ValueError(f"index {index_name!r} exists with a different definition")
+

@@ -1,0 +1,16 @@
+"""Human tracking numbers: ``XJ-20261122-000123``, unique per prefix and Beijing day."""
+
+from __future__ import annotations
+
+from backend.clock import CHINA, utcnow
+from backend.store.interface import DocumentStore
+
+COUNTERS = "counters"
+
+
+async def next_tracking_number(store: DocumentStore, prefix: str) -> str:
+    day = utcnow().astimezone(CHINA).strftime("%Y%m%d")
+    counter = await store.collection(COUNTERS).find_one_and_update(
+        {"_id": f"{prefix}:{day}"}, {"$inc": {"seq": 1}}, upsert=True)
+    assert counter is not None
+    return f"{prefix}-{day}-{counter['seq']:06d}"

@@ -1,0 +1,131 @@
+"""Staff side of the mailbox: the centre's inbox and decisions, departments' handling,
+statistics. Each handler parses, calls one use case or query, and returns its result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.auth.permissions import Permission
+from backend.http.endpoint import endpoint
+from backend.mailbox import queries, statistics, use_cases
+from backend.mailbox.schemas import (DecisionIn, DispatchIn, ExtensionIn, InfoRequestIn, LetterListOut, LetterOut,
+                                     MergeIn, ReasonIn, ReplyIn, ReturnIn, StaffLetterQuery, StatisticsOut,
+                                     StatisticsQuery)
+from handlers.base import StaffHandler
+
+TAGS = ("mailbox",)
+CENTER = Permission.STAFF_LETTER_CENTER
+HANDLE = Permission.STAFF_LETTER_HANDLE
+ACTION_ERRORS = (403, 404, 409)
+
+
+class LettersHandler(StaffHandler):
+    @endpoint(permission=Permission.STAFF_LETTER_READ, summary="信件列表（信箱中心：全部；部门：本部门主办）",
+              query=StaffLetterQuery, response=LetterListOut, tags=TAGS)
+    async def get(self) -> dict[str, Any]:
+        q = self.query
+        return await queries.list_staff_letters(self.ctx.store, self.principal, states=q.state, department=q.department,
+                                                overdue=q.overdue, limit=q.limit, cursor=q.cursor)
+
+
+class LetterHandler(StaffHandler):
+    @endpoint(permission=Permission.STAFF_LETTER_READ, summary="信件详情（含疑似重复件）", response=LetterOut,
+              errors=(404,), tags=TAGS)
+    async def get(self, letter_id: str) -> dict[str, Any]:
+        doc = await queries.access_letter_for_staff(self.ctx.store, self.principal, letter_id)
+        return await queries.letter_for_staff(self.ctx, doc, viewer=self.principal)
+
+
+class DispatchHandler(StaffHandler):
+    @endpoint(permission=CENTER, summary="分办：主办部门及协办部门", body=DispatchIn, response=LetterOut,
+              errors=ACTION_ERRORS, tags=TAGS)
+    async def post(self, letter_id: str) -> dict[str, Any]:
+        return await use_cases.do_dispatch_letter(self.ctx, letter_id, self.body, acting_user=self.principal,
+                                                  expected_version=self.if_match_version())
+
+
+class AnswerHandler(StaffHandler):
+    @endpoint(permission=CENTER, summary="信箱中心直接答复", body=ReplyIn, response=LetterOut,
+              errors=ACTION_ERRORS, tags=TAGS)
+    async def post(self, letter_id: str) -> dict[str, Any]:
+        return await use_cases.do_answer_letter(self.ctx, letter_id, self.body, acting_user=self.principal,
+                                                expected_version=self.if_match_version())
+
+
+class RejectHandler(StaffHandler):
+    @endpoint(permission=CENTER, summary="不予受理（须说明理由）", body=ReasonIn, response=LetterOut,
+              errors=ACTION_ERRORS, tags=TAGS)
+    async def post(self, letter_id: str) -> dict[str, Any]:
+        return await use_cases.do_reject_letter(self.ctx, letter_id, self.body, acting_user=self.principal,
+                                                expected_version=self.if_match_version())
+
+
+class MergeHandler(StaffHandler):
+    @endpoint(permission=CENTER, summary="并单：标记为另一封信件的重复件", body=MergeIn, response=LetterOut,
+              errors=ACTION_ERRORS, tags=TAGS)
+    async def post(self, letter_id: str) -> dict[str, Any]:
+        return await use_cases.do_merge_letter(self.ctx, letter_id, self.body, acting_user=self.principal,
+                                               expected_version=self.if_match_version())
+
+
+class ReviewHandler(StaffHandler):
+    @endpoint(permission=CENTER, summary="审核部门答复：通过或退回修改", body=DecisionIn, response=LetterOut,
+              errors=ACTION_ERRORS, tags=TAGS)
+    async def post(self, letter_id: str) -> dict[str, Any]:
+        return await use_cases.do_review_reply(self.ctx, letter_id, self.body, acting_user=self.principal,
+                                               expected_version=self.if_match_version())
+
+
+class ExtensionDecisionHandler(StaffHandler):
+    @endpoint(permission=CENTER, summary="审批延期申请", body=DecisionIn, response=LetterOut,
+              errors=ACTION_ERRORS, tags=TAGS)
+    async def post(self, letter_id: str) -> dict[str, Any]:
+        return await use_cases.do_decide_extension(self.ctx, letter_id, self.body, acting_user=self.principal,
+                                                   expected_version=self.if_match_version())
+
+
+class AcceptHandler(StaffHandler):
+    @endpoint(permission=HANDLE, summary="部门受理", response=LetterOut, errors=ACTION_ERRORS, tags=TAGS)
+    async def post(self, letter_id: str) -> dict[str, Any]:
+        return await use_cases.do_accept_letter(self.ctx, letter_id, acting_user=self.principal,
+                                                expected_version=self.if_match_version())
+
+
+class ReturnHandler(StaffHandler):
+    @endpoint(permission=HANDLE, summary="退回信箱中心（须写明责任主体）", body=ReturnIn, response=LetterOut,
+              errors=ACTION_ERRORS, tags=TAGS)
+    async def post(self, letter_id: str) -> dict[str, Any]:
+        return await use_cases.do_return_letter(self.ctx, letter_id, self.body, acting_user=self.principal,
+                                                expected_version=self.if_match_version())
+
+
+class InfoRequestHandler(StaffHandler):
+    @endpoint(permission=HANDLE, summary="请写信人补充材料（办理时限暂停）", body=InfoRequestIn, response=LetterOut,
+              errors=ACTION_ERRORS, tags=TAGS)
+    async def post(self, letter_id: str) -> dict[str, Any]:
+        return await use_cases.do_request_info(self.ctx, letter_id, self.body, acting_user=self.principal,
+                                               expected_version=self.if_match_version())
+
+
+class ReplyHandler(StaffHandler):
+    @endpoint(permission=HANDLE, summary="部门答复（提交信箱中心审核）", body=ReplyIn, response=LetterOut,
+              errors=ACTION_ERRORS, tags=TAGS)
+    async def post(self, letter_id: str) -> dict[str, Any]:
+        return await use_cases.do_reply_letter(self.ctx, letter_id, self.body, acting_user=self.principal,
+                                               expected_version=self.if_match_version())
+
+
+class ExtensionHandler(StaffHandler):
+    @endpoint(permission=HANDLE, summary="申请延期", body=ExtensionIn, response=LetterOut,
+              errors=ACTION_ERRORS, tags=TAGS)
+    async def post(self, letter_id: str) -> dict[str, Any]:
+        return await use_cases.do_request_extension(self.ctx, letter_id, self.body, acting_user=self.principal,
+                                                    expected_version=self.if_match_version())
+
+
+class StatisticsHandler(StaffHandler):
+    @endpoint(permission=Permission.STAFF_STATISTICS_READ, summary="信件统计：按部门及全市概况",
+              query=StatisticsQuery, response=StatisticsOut, tags=TAGS)
+    async def get(self) -> dict[str, Any]:
+        return await statistics.statistics_for(self.ctx.store, self.principal, start=self.query.start,
+                                               end=self.query.end, department=self.query.department)

@@ -1,0 +1,35 @@
+"""The staff-facing API (``/api/v1``) and the WeChat callbacks (``/wechat``)."""
+
+from __future__ import annotations
+
+from backend.http.routes import CODE, ID, Route
+from handlers import files, identity, mailbox
+
+LETTER = ID.format("letter_id")
+
+
+ROUTES: list[Route] = [
+    Route(r"/api/v1/auth/login", identity.LoginHandler),
+    Route(r"/api/v1/auth/refresh", identity.RefreshHandler),
+    Route(r"/api/v1/auth/logout", identity.LogoutHandler),
+    Route(r"/api/v1/me", identity.MeHandler),
+    Route(r"/api/v1/departments", identity.DepartmentsHandler),
+    Route(rf"/api/v1/departments/{CODE.format('code')}", identity.DepartmentHandler),
+    Route(r"/api/v1/staff-users", identity.StaffUsersHandler),
+    Route(rf"/api/v1/staff-users/{ID.format('user_id')}", identity.StaffUserHandler),
+    Route(r"/api/v1/files", files.UploadHandler),
+    Route(r"/api/v1/letters", mailbox.LettersHandler),
+    Route(rf"/api/v1/letters/{LETTER}", mailbox.LetterHandler),
+    Route(rf"/api/v1/letters/{LETTER}/dispatch", mailbox.DispatchHandler),
+    Route(rf"/api/v1/letters/{LETTER}/answer", mailbox.AnswerHandler),
+    Route(rf"/api/v1/letters/{LETTER}/reject", mailbox.RejectHandler),
+    Route(rf"/api/v1/letters/{LETTER}/merge", mailbox.MergeHandler),
+    Route(rf"/api/v1/letters/{LETTER}/accept", mailbox.AcceptHandler),
+    Route(rf"/api/v1/letters/{LETTER}/return", mailbox.ReturnHandler),
+    Route(rf"/api/v1/letters/{LETTER}/info-request", mailbox.InfoRequestHandler),
+    Route(rf"/api/v1/letters/{LETTER}/reply", mailbox.ReplyHandler),
+    Route(rf"/api/v1/letters/{LETTER}/review", mailbox.ReviewHandler),
+    Route(rf"/api/v1/letters/{LETTER}/extension", mailbox.ExtensionHandler),
+    Route(rf"/api/v1/letters/{LETTER}/extension/decision", mailbox.ExtensionDecisionHandler),
+    Route(r"/api/v1/mailbox/statistics", mailbox.StatisticsHandler),
+]

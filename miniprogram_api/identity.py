@@ -1,0 +1,39 @@
+"""Citizen identity in the mini-program: WeChat login, sessions, ``/me``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.auth.permissions import Permission
+from backend.http.endpoint import endpoint
+from backend.identity import queries, use_cases
+from backend.identity.schemas import CitizenLoginIn, RefreshIn, TokenPairOut, UserOut
+from miniprogram_api.base import CitizenHandler
+
+TAGS = ("identity",)
+
+
+class LoginHandler(CitizenHandler):
+    @endpoint(permission=Permission.PUBLIC, summary="微信登录（wx.login 的 code）", body=CitizenLoginIn,
+              response=TokenPairOut, errors=(401, 403, 429, 503), tags=TAGS)
+    async def post(self) -> dict[str, Any]:
+        return await use_cases.do_login_citizen(self.ctx, self.body.code)
+
+
+class RefreshHandler(CitizenHandler):
+    @endpoint(permission=Permission.PUBLIC, summary="刷新令牌", body=RefreshIn, response=TokenPairOut,
+              errors=(401,), tags=TAGS)
+    async def post(self) -> dict[str, Any]:
+        return await use_cases.do_refresh(self.ctx, self.body.refresh_token, "mp")
+
+
+class LogoutHandler(CitizenHandler):
+    @endpoint(permission=Permission.AUTHENTICATED, summary="退出登录", status=204, tags=TAGS)
+    async def post(self) -> None:
+        await use_cases.do_logout(self.ctx, self.principal)
+
+
+class MeHandler(CitizenHandler):
+    @endpoint(permission=Permission.AUTHENTICATED, summary="当前用户", response=UserOut, tags=TAGS)
+    async def get(self) -> dict[str, Any]:
+        return await queries.get_me(self.ctx.store, self.principal)

@@ -1,0 +1,23 @@
+"""The citizen-facing API for the mini-program (``/mp/v1``)."""
+
+from __future__ import annotations
+
+from backend.http.routes import ID, Route
+from miniprogram_api import files, identity, mailbox
+
+LETTER = ID.format("letter_id")
+
+
+ROUTES: list[Route] = [
+    Route(r"/mp/v1/auth/login", identity.LoginHandler),
+    Route(r"/mp/v1/auth/refresh", identity.RefreshHandler),
+    Route(r"/mp/v1/auth/logout", identity.LogoutHandler),
+    Route(r"/mp/v1/me", identity.MeHandler),
+    Route(r"/mp/v1/files", files.UploadHandler),
+    Route(r"/mp/v1/letters", mailbox.LettersHandler),
+    Route(rf"/mp/v1/letters/{LETTER}", mailbox.LetterHandler),
+    Route(rf"/mp/v1/letters/{LETTER}/info", mailbox.SupplyInfoHandler),
+    Route(rf"/mp/v1/letters/{LETTER}/rating", mailbox.RatingHandler),
+    Route(r"/mp/v1/public/letters", mailbox.PublicLettersHandler),
+    Route(rf"/mp/v1/public/letters/{LETTER}", mailbox.PublicLetterHandler),
+]

@@ -1,0 +1,41 @@
+"""Every Redis key push uses, in one place (``yzt:push:*`` for delivery, ``yzt:live:*`` for fan-out)."""
+
+from __future__ import annotations
+
+from backend.events import EVENT_STREAM
+
+GROUP = "push"  # the consumer group on the event stream and on every channel stream
+EVENTS = EVENT_STREAM
+DEAD = "yzt:push:dead"
+RECEIPTS_CURSOR = "yzt:push:receipts:last"
+LIVE_PREFIX = "yzt:live:"
+
+
+def stream(channel: str) -> str:
+    return f"yzt:push:{channel}"
+
+
+def retries(channel: str) -> str:
+    """Sorted set of jobs waiting for their next attempt, scored by when (ms)."""
+    return f"yzt:push:retry:{channel}"
+
+
+def done(channel: str, notification_id: str) -> str:
+    """The send record: ``sending:<entry>`` while one worker sends, then ``sent`` / ``failed`` / ``dead``."""
+    return f"yzt:push:done:{channel}:{notification_id}"
+
+
+def bucket(channel: str) -> str:
+    return f"yzt:push:rate:{channel}"
+
+
+def stats(channel: str) -> str:
+    return f"yzt:push:stats:{channel}"
+
+
+def live_user(user_id: str) -> str:
+    return f"{LIVE_PREFIX}user:{user_id}"
+
+
+def live_topic(topic: str) -> str:
+    return f"{LIVE_PREFIX}topic:{topic}"
