@@ -18,12 +18,19 @@ import redis.asyncio as aioredis
 from backend.auth.revocation import RevocationList
 from backend.auth.tokens import TokenService
 from backend.config import Settings
+from backend.files.factory import open_file_store
+from backend.files.interfaces import FileStore
 from backend.http.idempotency import IdempotencyStore
 from backend.http.metrics import HttpMetrics
 from backend.outbox import OutboxRelay
 from backend.rediskit.embedded import EmbeddedRedis
+from backend.search.factory import open_search
+from backend.search.interfaces import SearchIndex
+from backend.search.segment import warm_up as warm_up_search
 from backend.store.factory import open_store
 from backend.store.interface import DocumentStore
+from backend.wechat.behaviours import DefaultBehaviours
+from backend.wechat.callback import OfficialAccountCallback
 from backend.wechat.client import WeChatClient
 from backend.wechat.tokens import TokenProvider
 
@@ -41,9 +48,12 @@ class AppContext:
     idempotency: IdempotencyStore
     metrics: HttpMetrics
     relay: OutboxRelay
+    files: FileStore
+    search: SearchIndex
     http_session: aiohttp.ClientSession
     wechat_tokens: TokenProvider
     wechat: WeChatClient
+    oa_callback: OfficialAccountCallback
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
@@ -93,15 +103,21 @@ async def bootstrap(settings: Settings, *, redis_url: str | None = None,
         revocations = RevocationList(redis)
         tokens = TokenService(secret=settings.jwt_secret, store=store, revocations=revocations,
                               access_ttl=settings.access_token_ttl, refresh_ttl=settings.refresh_token_ttl)
+        wechat = WeChatClient(session=session, settings=settings, tokens=wechat_tokens)
+        behaviours = DefaultBehaviours(store=store)
+        oa_callback = OfficialAccountCallback(settings=settings, redis=redis, client=wechat, responder=behaviours)
+        stack.push_async_callback(oa_callback.aclose)
         ctx = AppContext(
             settings=settings, store=store, redis=redis, tokens=tokens,
             idempotency=IdempotencyStore(store.collection("idempotency_keys")),
             metrics=HttpMetrics(), relay=OutboxRelay(store=store, redis=redis, collections=[]),
-            http_session=session, wechat_tokens=wechat_tokens,
-            wechat=WeChatClient(session=session, settings=settings, tokens=wechat_tokens),
+            files=open_file_store(settings, store), search=open_search(store),
+            http_session=session, wechat_tokens=wechat_tokens, wechat=wechat, oa_callback=oa_callback,
         )
         stack.push_async_callback(ctx.cancel_tasks)
+        await warm_up_search()
         await tokens.create_indexes()
+        await behaviours.create_indexes()
         await register_modules(ctx)
         await ctx.relay.create_indexes()
         ctx.spawn(revocations.follow(), name="revocations")

@@ -19,6 +19,7 @@ from backend.ids import new_id
 EVENT_STREAM = "yzt:events"
 OUTBOX_FIELD = "_outbox"
 PENDING_FIELD = "_outbox_pending"
+SEQUENCE_FIELD = "_outbox_seq"  # bumped with every event, so the relay clears the flag only if none arrived since
 
 
 def new_event(event_type: str, *, collection: str, subject_id: str, actor: str | None,
@@ -42,12 +43,13 @@ def with_event(update: dict[str, Any], *events: dict[str, Any]) -> dict[str, Any
         raise ValueError("with_event called twice on one update")
     pushes[OUTBOX_FIELD] = {"$each": list(events)} if len(events) > 1 else events[0]
     merged.setdefault("$set", {})[PENDING_FIELD] = True
+    merged.setdefault("$inc", {})[SEQUENCE_FIELD] = 1
     return merged
 
 
 def doc_with_events(doc: dict[str, Any], *events: dict[str, Any]) -> dict[str, Any]:
-    return {**doc, OUTBOX_FIELD: list(events), PENDING_FIELD: True}
+    return {**doc, OUTBOX_FIELD: list(events), PENDING_FIELD: True, SEQUENCE_FIELD: 1}
 
 
 def without_outbox(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if k not in (OUTBOX_FIELD, PENDING_FIELD)}
+    return {k: v for k, v in doc.items() if k not in (OUTBOX_FIELD, PENDING_FIELD, SEQUENCE_FIELD)}

@@ -15,7 +15,7 @@ from contextlib import suppress
 import orjson
 import redis.asyncio as aioredis
 
-from backend.events import EVENT_STREAM, OUTBOX_FIELD, PENDING_FIELD
+from backend.events import EVENT_STREAM, OUTBOX_FIELD, PENDING_FIELD, SEQUENCE_FIELD
 from backend.store.interface import DocumentStore
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class OutboxRelay:
         for name in self._collections:
             collection = self._store.collection(name)
             for doc in await collection.find({PENDING_FIELD: True}, limit=500,
-                                             projection=[OUTBOX_FIELD, PENDING_FIELD]):
+                                             projection=[OUTBOX_FIELD, SEQUENCE_FIELD]):
                 events = doc.get(OUTBOX_FIELD) or []
                 if events:
                     async with self._redis.pipeline(transaction=False) as pipe:
@@ -62,7 +62,7 @@ class OutboxRelay:
                 ids = [event["id"] for event in events]
                 await collection.update_one({"_id": doc["_id"]}, {"$pull": {OUTBOX_FIELD: {"id": {"$in": ids}}}})
                 # Clear the flag only if no new event arrived meanwhile.
-                await collection.update_one({"_id": doc["_id"], f"{OUTBOX_FIELD}.0": {"$exists": False}},
+                await collection.update_one({"_id": doc["_id"], SEQUENCE_FIELD: doc.get(SEQUENCE_FIELD)},
                                             {"$unset": {PENDING_FIELD: ""}})
         return published
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backend.http.routes import CODE, ID, Route
-from handlers import files, identity, mailbox
+from handlers import files, identity, mailbox, wechat
 
 LETTER = ID.format("letter_id")
 
@@ -32,4 +32,11 @@ ROUTES: list[Route] = [
     Route(rf"/api/v1/letters/{LETTER}/extension", mailbox.ExtensionHandler),
     Route(rf"/api/v1/letters/{LETTER}/extension/decision", mailbox.ExtensionDecisionHandler),
     Route(r"/api/v1/mailbox/statistics", mailbox.StatisticsHandler),
+    Route(r"/api/v1/wechat/config", wechat.ConfigHandler),
+    Route(r"/api/v1/wechat/keyword-replies", wechat.KeywordRepliesHandler),
+    Route(rf"/api/v1/wechat/keyword-replies/{ID.format('reply_id')}", wechat.KeywordReplyHandler),
+    Route(r"/api/v1/wechat/replies/(?P<kind>welcome|default)", wechat.FixedReplyHandler),
+    Route(r"/api/v1/wechat/menu", wechat.MenuHandler),
+    Route(r"/api/v1/wechat/menu/publish", wechat.MenuPublishHandler),
+    Route(r"/wechat/callback", wechat.OfficialAccountCallbackHandler),
 ]

@@ -7,7 +7,7 @@ from typing import Any
 from backend.auth.permissions import Permission
 from backend.http.endpoint import endpoint
 from backend.identity import queries, use_cases
-from backend.identity.schemas import CitizenLoginIn, RefreshIn, TokenPairOut, UserOut
+from backend.identity.schemas import CitizenLoginIn, PhoneBindIn, RefreshIn, TokenPairOut, UserOut
 from miniprogram_api.base import CitizenHandler
 
 TAGS = ("identity",)
@@ -37,3 +37,10 @@ class MeHandler(CitizenHandler):
     @endpoint(permission=Permission.AUTHENTICATED, summary="当前用户", response=UserOut, tags=TAGS)
     async def get(self) -> dict[str, Any]:
         return await queries.get_me(self.ctx.store, self.principal)
+
+
+class PhoneHandler(CitizenHandler):
+    @endpoint(permission=Permission.CITIZEN_PROFILE, summary="绑定微信手机号（code，或旧版 encryptedData+iv）",
+              body=PhoneBindIn, response=UserOut, errors=(401, 429, 503), tags=TAGS)
+    async def post(self) -> dict[str, Any]:
+        return await use_cases.do_bind_phone(self.ctx, self.body, acting_user=self.principal)

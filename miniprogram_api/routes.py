@@ -13,6 +13,7 @@ ROUTES: list[Route] = [
     Route(r"/mp/v1/auth/refresh", identity.RefreshHandler),
     Route(r"/mp/v1/auth/logout", identity.LogoutHandler),
     Route(r"/mp/v1/me", identity.MeHandler),
+    Route(r"/mp/v1/me/phone", identity.PhoneHandler),
     Route(r"/mp/v1/files", files.UploadHandler),
     Route(r"/mp/v1/letters", mailbox.LettersHandler),
     Route(rf"/mp/v1/letters/{LETTER}", mailbox.LetterHandler),

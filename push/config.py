@@ -35,6 +35,7 @@ class PushConfig:
     retry_base: float = 2.0         # first backoff (s); doubles per attempt, with jitter
     retry_max: float = 600.0
     max_attempts: int = 6
+    max_deliveries: int = 10        # an entry reclaimed more often than this is dead-lettered
     retry_poll: float = 1.0         # how often due retries are moved back onto the stream
     rates: dict[str, tuple[float, int]] = field(default_factory=lambda: dict(DEFAULT_RATES))
     done_ttl: int = 7 * 86400       # how long send records keep redelivered entries from resending

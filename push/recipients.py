@@ -52,3 +52,9 @@ async def official_account_openids(store: DocumentStore, unionids: list[str]) ->
     docs = await store.collection(FOLLOWERS).find({"unionid": {"$in": sorted(set(unionids))}, "followed": True},
                                                   projection=["unionid"])
     return {doc["unionid"]: doc["_id"] for doc in docs}
+
+
+async def user_id_by_openid(store: DocumentStore, openid: str) -> str | None:
+    """The citizen behind a mini-program openid (receipts name people by openid)."""
+    doc = await store.collection(USERS).find_one({"openid": openid}, projection=["_id"])
+    return doc["_id"] if doc else None

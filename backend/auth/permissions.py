@@ -35,6 +35,7 @@ class Permission(StrEnum):
     STAFF_LETTER_CENTER = "staff:letter:center"
     STAFF_LETTER_HANDLE = "staff:letter:handle"
     STAFF_LETTER_READ = "staff:letter:read"
+    STAFF_PUSH_MANAGE = "staff:push:manage"
     STAFF_STATISTICS_READ = "staff:statistics:read"
     STAFF_USER_MANAGE = "staff:user:manage"
     STAFF_WECHAT_MANAGE = "staff:wechat:manage"
@@ -56,7 +57,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.STAFF_LETTER_CENTER, Permission.STAFF_STATISTICS_READ}),
     Role.ADMIN: frozenset(_EVERY_STAFF | {
         Permission.STAFF_DEPARTMENT_MANAGE, Permission.STAFF_USER_MANAGE,
-        Permission.STAFF_STATISTICS_READ, Permission.STAFF_WECHAT_MANAGE}),
+        Permission.STAFF_PUSH_MANAGE, Permission.STAFF_STATISTICS_READ, Permission.STAFF_WECHAT_MANAGE}),
 }
 
 

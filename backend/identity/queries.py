@@ -8,6 +8,7 @@ from backend.auth.permissions import Role
 from backend.auth.tokens import Principal
 from backend.clock import to_api
 from backend.errors import NotFound
+from backend.privacy import mask_phone
 from backend.store.interface import DocumentStore
 from backend.store.pagination import paginate
 
@@ -37,7 +38,7 @@ def user_out(doc: dict[str, Any]) -> dict[str, Any]:
     if doc["kind"] == "staff":
         out.update(username=doc["username"], disabled=doc.get("disabled", False))
     else:
-        out.update(phone_bound=bool(doc.get("phone")))
+        out.update(phone=mask_phone(doc["phone"]) if doc.get("phone") else None)
     return out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
 from backend.auth.permissions import Role
 from backend.schemas import ApiModel, PageQuery, QueryModel, ResponseModel
@@ -31,6 +31,20 @@ class StaffLoginIn(ApiModel):
 
 class CitizenLoginIn(ApiModel):
     code: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class PhoneBindIn(ApiModel):
+    """Either the new ``getPhoneNumber`` button code, or the legacy encryptedData + iv."""
+
+    code: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    encrypted_data: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = None
+    iv: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+
+    @model_validator(mode="after")
+    def one_way(self) -> "PhoneBindIn":
+        if (self.code is None) == (self.encrypted_data is None or self.iv is None):
+            raise ValueError("请提供 code，或同时提供 encrypted_data 和 iv")
+        return self
 
 
 class RefreshIn(ApiModel):

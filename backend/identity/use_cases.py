@@ -12,9 +12,10 @@ from backend.clock import now_stored, to_storage, utcnow
 from backend.errors import Conflict, DuplicateKey, Forbidden, RateLimited, Unauthenticated, ValidationFailed, VersionConflict
 from backend.identity.queries import (DEPARTMENTS, USERS, access_staff_user_by_id, department_out, get_department,
                                       managed_department_codes, user_out)
-from backend.identity.schemas import DepartmentIn, DepartmentPatch, StaffUserIn, StaffUserPatch
+from backend.identity.schemas import DepartmentIn, DepartmentPatch, PhoneBindIn, StaffUserIn, StaffUserPatch
 from backend.ids import new_id
-from backend.wechat.errors import WeChatError, login_service_error
+from backend.wechat.errors import WeChatError, login_service_error, phone_number_service_error
+from backend.wechat.phone import decrypt_legacy_phone
 
 if TYPE_CHECKING:
     from backend.bootstrap import AppContext
@@ -122,6 +123,30 @@ async def do_login_citizen(ctx: "AppContext", code: str) -> dict[str, Any]:
         {"_id": user["_id"]}, {"$set": {"session_key": session.session_key, "updated_at": now_stored()}},
         upsert=True)
     return await ctx.tokens.issue_pair(user, "mp")
+
+
+async def do_bind_phone(ctx: "AppContext", data: PhoneBindIn, *, acting_user: Principal) -> dict[str, Any]:
+    """The citizen's mobile number from WeChat: the button code (getuserphonenumber), or the
+    legacy encryptedData decrypted with the server-side session_key, its watermark appid checked."""
+    users = ctx.store.collection(USERS)
+    user = await users.find_one({"_id": acting_user.user_id, "kind": "citizen"})
+    if user is None:
+        raise Unauthenticated()
+    if data.code is not None:
+        try:
+            phone = (await ctx.wechat.get_user_phone_number(data.code, openid=user["openid"])).pure_phone_number
+        except WeChatError as exc:
+            raise phone_number_service_error(exc) from None
+    else:
+        session = await ctx.store.collection(WECHAT_SESSIONS).find_one({"_id": user["_id"]})
+        if session is None:
+            raise Unauthenticated("登录状态已失效，请重新登录后再授权手机号", code="wechat_session_missing")
+        phone = decrypt_legacy_phone(session["session_key"], data.encrypted_data or "", data.iv or "",
+                                     ctx.settings.mp_appid)
+    after = await users.find_one_and_update({"_id": user["_id"]}, {
+        "$set": {"phone": phone, "phone_bound_at": now_stored(), "updated_at": now_stored()}, "$inc": {"version": 1}})
+    assert after is not None
+    return user_out(after)
 
 
 async def do_upsert_citizen(ctx: "AppContext", *, openid: str, unionid: str | None) -> dict[str, Any]:

@@ -48,10 +48,10 @@ async def create_indexes(ctx: "AppContext") -> None:
 
 
 def _level(doc: dict[str, Any], now: datetime) -> str | None:
+    if doc["state"] == LetterState.AWAITING_INFO and doc.get("paused_at"):
+        return "paused"
     if doc["state"] not in DEADLINE_STATES or not doc.get("due_at"):
         return None
-    if doc.get("paused_at"):
-        return "paused"
     return warning_level(from_storage(doc["due_at"]), now)
 
 

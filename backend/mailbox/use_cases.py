@@ -230,7 +230,7 @@ async def do_review_reply(ctx: "AppContext", letter_id: str, data: DecisionIn, *
         return await queries.letter_for_staff(ctx, after, viewer=acting_user)
     now = utcnow()
     change: dict[str, Any] = {"reply.approved_at": to_storage(now), "replied_at": to_storage(now)}
-    if doc["round"] == 1:
+    if doc["round"] == 1 and doc.get("dispatched_at"):  # absent only in states that cannot be approved
         change.update({
             "stats.replied": 1,
             "stats.on_time": int(doc.get("due_at") is None or to_storage(now) <= doc["due_at"]),

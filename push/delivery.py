@@ -1,0 +1,191 @@
+"""Channel workers: ``yzt:push:<channel>`` in consumer group ``push``, at least once, each
+notification sent at most once per channel unless a worker dies in the middle of a send.
+
+For each chunk of jobs a worker:
+
+1. takes tokens from the channel's bucket (``ratelimit.py``), waiting if there are none;
+2. claims each job's send record ``yzt:push:done:<channel>:<notification>`` in one Lua call:
+   absent → ``sending:<entry id>`` with a lease, and the job is sent; ``sent``/``failed``/``dead``
+   → already done (a redelivered or duplicated entry), acknowledged without sending;
+   ``sending:<other entry>`` → a duplicate being sent right now, dropped; ``sending:<this entry>``
+   → this very entry was being sent by a worker that stopped: left pending until the lease ends,
+   then sent again (the one case where a message can arrive twice);
+3. sends;
+4. in one MULTI: marks each record, schedules retries (``yzt:push:retry:<channel>``, a sorted
+   set moved back onto the stream when due) or dead-letters (``yzt:push:dead``, with the reason),
+   counts, acknowledges and deletes the entries (so a stream's length is its backlog);
+5. writes the new states onto the notifications, one write per state.
+
+Entries read but not acknowledged by a worker that died are taken over by another worker after
+``min_idle_ms`` (``streams.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from backend.clock import now_stored
+from backend.notifications import use_cases as inbox
+from backend.notifications.schemas import ChannelState
+from push import keys
+from push.channels import Outcome, Result, Sender
+from push.config import PushConfig
+from push.jobs import Job
+from push.ratelimit import TokenBucket
+from push.streams import Entry, StreamConsumer
+
+if TYPE_CHECKING:
+    from backend.bootstrap import AppContext
+
+log = logging.getLogger(__name__)
+
+_CLAIM = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local token = 'sending:' .. ARGV[i + 1]
+  local current = redis.call('GET', key)
+  if not current then
+    redis.call('SET', key, token, 'PX', ARGV[1])
+    out[i] = 'go'
+  elseif current == token then
+    out[i] = 'mine'
+  elseif string.sub(current, 1, 8) == 'sending:' then
+    out[i] = 'other'
+  else
+    out[i] = current
+  end
+end
+return out
+"""
+
+_MOVE_DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, job in ipairs(due) do
+  redis.call('XADD', KEYS[2], '*', 'job', job)
+  redis.call('ZREM', KEYS[1], job)
+end
+return #due
+"""
+
+_STATE_OF = {Outcome.SENT: ChannelState.SENT, Outcome.FAILED: ChannelState.FAILED, Outcome.DEAD: ChannelState.DEAD}
+
+
+class ChannelWorker(StreamConsumer):
+    delete_acked = True
+
+    def __init__(self, ctx: "AppContext", config: PushConfig, sender: Sender, *, consumer: str) -> None:
+        super().__init__(ctx.redis, keys.stream(sender.name), consumer=consumer, batch=config.job_batch,
+                         block_ms=config.block_ms, reclaim_interval=config.reclaim_interval,
+                         min_idle_ms=config.min_idle_ms, max_deliveries=config.max_deliveries)
+        self.ctx = ctx
+        self.config = config
+        self.sender = sender
+        self.channel = sender.name
+        self.stats_key = keys.stats(sender.name)
+        rate, burst = config.rate(sender.name)
+        self.bucket = TokenBucket(ctx.redis, keys.bucket(sender.name), rate=rate, burst=burst)
+        self._claim = ctx.redis.register_script(_CLAIM)
+        self._move_due = ctx.redis.register_script(_MOVE_DUE)
+        self._next_retry_check = 0.0
+
+    async def tick(self) -> None:
+        if time.monotonic() >= self._next_retry_check:
+            await self.move_due_retries()
+            self._next_retry_check = time.monotonic() + self.config.retry_poll
+
+    async def move_due_retries(self) -> int:
+        """Put jobs whose backoff has passed back onto the stream (atomically: no job is
+        both moved and left behind, whichever workers run this at the same time)."""
+        return int(await self._move_due(keys=[keys.retries(self.channel), self.stream],
+                                        args=[int(time.time() * 1000), self.batch]))
+
+    async def handle(self, entries: list[Entry]) -> list[bytes]:
+        jobs: list[tuple[bytes, Job]] = []
+        unreadable: list[bytes] = []
+        for entry_id, fields in entries:
+            try:
+                jobs.append((entry_id, Job.decode(fields[b"job"])))
+            except (KeyError, ValueError, TypeError):
+                unreadable.append(entry_id)
+        if unreadable:
+            log.error("push %s: %d unreadable jobs dropped", self.channel, len(unreadable))
+            await self.ack(unreadable)
+        position = 0
+        while position < len(jobs):
+            granted = await self.bucket.take(min(self.config.concurrency, len(jobs) - position))
+            await self.deliver(jobs[position:position + granted])
+            position += granted
+        return []  # acknowledged chunk by chunk, together with each chunk's results
+
+    async def deliver(self, chunk: list[tuple[bytes, Job]]) -> None:
+        verdicts = await self._claim(keys=[keys.done(self.channel, job.notification_id) for _, job in chunk],
+                                     args=[self.config.send_lease_ms, *(entry_id for entry_id, _ in chunk)])
+        to_send: dict[str, bytes] = {}
+        finished: list[bytes] = []
+        for (entry_id, job), verdict in zip(chunk, verdicts):
+            verdict = verdict.decode() if isinstance(verdict, bytes) else str(verdict)
+            if verdict == "go":
+                to_send[job.notification_id] = entry_id
+            elif verdict != "mine":
+                finished.append(entry_id)
+        await self.bucket.refund(len(chunk) - len(to_send))
+        sending = [job for entry_id, job in chunk if to_send.get(job.notification_id) == entry_id]
+        results = await self.sender.send(sending) if sending else []
+        await self._settle(results, to_send, finished)
+        await self._record(results)
+
+    async def _settle(self, results: list[Result], entries: dict[str, bytes], skipped: list[bytes]) -> None:
+        counts: dict[str, int] = defaultdict(int)
+        counts["skipped"] = len(skipped)
+        now_ms = int(time.time() * 1000)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for result in results:
+                job = result.job
+                done = keys.done(self.channel, job.notification_id)
+                if result.outcome is Outcome.RETRY and job.attempt + 1 >= self.config.max_attempts:
+                    result.outcome, result.reason = Outcome.DEAD, f"retries exhausted: {result.reason}"
+                if result.outcome is Outcome.RETRY:
+                    pipe.delete(done)
+                    pipe.zadd(keys.retries(self.channel), {job.next_attempt().encode(): now_ms + self._backoff_ms(job)})
+                    counts["retried"] += 1
+                    continue
+                pipe.set(done, result.outcome.value, ex=self.config.done_ttl)
+                if result.outcome is Outcome.DEAD:
+                    pipe.xadd(keys.DEAD, {"job": job.encode(), "channel": self.channel, "reason": result.reason,
+                                          "at": now_stored()})
+                counts[result.outcome.value] += 1
+            for name, count in counts.items():
+                if count:
+                    pipe.hincrby(keys.stats(self.channel), name, count)
+            acked = [*entries.values(), *skipped]
+            if acked:
+                pipe.xack(self.stream, self.group, *acked)
+                pipe.xdel(self.stream, *acked)
+            await pipe.execute()
+
+    def _backoff_ms(self, job: Job) -> int:
+        delay = min(self.config.retry_max, self.config.retry_base * 2 ** job.attempt)
+        return int(delay * (0.5 + random.random() / 2) * 1000)  # jitter: retries of a burst spread out
+
+    async def _record(self, results: list[Result]) -> None:
+        """The notifications' channel states: one write per (state, reason), one per msgid."""
+        groups: dict[tuple[str, str | None], list[str]] = defaultdict(list)
+        at = now_stored()
+        try:
+            for result in results:
+                nid = result.job.notification_id
+                if result.msg_id is not None:
+                    await inbox.set_channel_fields(self.ctx.store, nid, self.channel, {
+                        "state": ChannelState.SENT.value, "msg_id": result.msg_id, "at": at, "reason": None})
+                elif result.outcome is Outcome.RETRY:
+                    groups[(ChannelState.QUEUED.value, f"retrying: {result.reason}")].append(nid)
+                else:
+                    groups[(_STATE_OF[result.outcome].value, result.reason or None)].append(nid)
+            for (state, reason), ids in groups.items():
+                await inbox.bulk_set_channel_state(self.ctx.store, self.channel, ids, state, reason=reason, at=at)
+        except Exception:  # noqa: BLE001 - the send is done and acknowledged; the state is informative
+            log.exception("push %s: could not record channel states", self.channel)

@@ -1,0 +1,230 @@
+"""Domain events → inbox entries, delivery jobs and live messages.
+
+Reads ``yzt:events`` in the consumer group ``push``. For each event with a rule it resolves the
+recipients, writes every recipient's inbox entry (id derived from the event and the user, so a
+redelivered event finds its entries instead of duplicating them), spends subscribe-message
+quota, queues one job per outside channel on ``yzt:push:<channel>``, publishes the live
+messages, and only then acknowledges the event. A crash anywhere before the ack redelivers the
+event: the inbox is not duplicated, the jobs are (and the channel workers' send records drop
+the copies). One known loss in that window: a quota unit spent just before a crash is spent
+again on redelivery, which can only make us skip a send, never send without consent.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from backend.clock import from_storage, now_stored, utcnow
+from backend.notifications import use_cases as inbox
+from backend.notifications.queries import existing_notifications, notification_id, notification_out
+from backend.notifications.queries import preferences_for
+from backend.notifications.schemas import Channel, ChannelState
+from backend.store.interface import Document
+from push import keys
+from push.compose import Rendered, compose
+from push.config import PushConfig
+from push.channels.websocket import live_message, topic_message
+from push.jobs import Job
+from push.recipients import official_account_openids, resolve_recipients
+from push.rules import context, rule_for
+from push.streams import Entry, StreamConsumer
+
+if TYPE_CHECKING:
+    from backend.bootstrap import AppContext
+
+log = logging.getLogger(__name__)
+
+
+
+@dataclass
+class Plan:
+    """What one event becomes."""
+
+    docs: list[Document] = field(default_factory=list)   # inbox entries to store
+    jobs: list[Job] = field(default_factory=list)        # outside channels
+    live: list[tuple[str, bytes]] = field(default_factory=list)  # (pub/sub channel, message)
+
+
+def audience_of(user: Document) -> str:
+    return "mp" if user.get("kind") == "citizen" else "staff"
+
+
+class EventExpander(StreamConsumer):
+    """The events consumer; run as an owned task (``run()``), one or more per deployment."""
+
+    def __init__(self, ctx: "AppContext", config: PushConfig, *, consumer: str) -> None:
+        super().__init__(ctx.redis, keys.EVENTS, consumer=consumer, batch=config.event_batch,
+                         block_ms=config.block_ms, reclaim_interval=config.reclaim_interval,
+                         min_idle_ms=config.min_idle_ms, max_deliveries=config.max_deliveries)
+        self.ctx = ctx
+        self.config = config
+
+    async def handle(self, entries: list[Entry]) -> list[bytes]:
+        """Plan every event of the batch, send the jobs and live messages in one pipeline, and
+        return the entries to acknowledge (an event whose planning failed stays pending)."""
+        done: list[bytes] = []
+        plans: list[Plan] = []
+        for entry_id, fields in entries:
+            try:
+                event = orjson.loads(fields[b"event"])
+                plan = await self.plan(event)
+            except (KeyError, orjson.JSONDecodeError, TypeError):
+                log.error("push: unreadable event %s dropped", entry_id)
+                done.append(entry_id)
+                continue
+            except Exception:
+                log.exception("push: event %s failed; it will be retried", entry_id)
+                continue
+            if plan is not None:
+                plans.append(plan)
+            done.append(entry_id)
+        await self.publish(plans)
+        return done
+
+    async def publish(self, plans: list[Plan]) -> None:
+        if not any(plan.jobs or plan.live for plan in plans):
+            return
+        counts: dict[str, int] = {}
+        async with self.ctx.redis.pipeline(transaction=False) as pipe:
+            for plan in plans:
+                for job in plan.jobs:
+                    pipe.xadd(keys.stream(job.channel), {"job": job.encode()})
+                    counts[job.channel] = counts.get(job.channel, 0) + 1
+            for channel, count in counts.items():
+                pipe.hincrby(keys.stats(channel), "enqueued", count)
+            for plan in plans:
+                for target, message in plan.live:
+                    pipe.publish(target, message)
+            await pipe.execute()
+
+    async def plan(self, event: dict[str, Any]) -> Plan | None:
+        rule = rule_for(str(event.get("type")))
+        if rule is None:
+            return None
+        if self._too_old(event):
+            log.info("push: event %s (%s) is too old to notify", event.get("id"), event.get("type"))
+            return None
+        store = self.ctx.store
+        users = await resolve_recipients(store, event.get("recipients") or [], actor=event.get("actor"))
+        values = context(event)
+        rendered = {audience: compose(message, values) for audience in ("mp", "staff")
+                    if (message := rule.message(audience)) is not None}
+        users = [user for user in users if audience_of(user) in rendered]
+        plan = Plan(live=[(keys.live_topic(topic), topic_message(topic, event)) for topic in _topics(event)]
+                    if rule.topics else [])
+        if not users:
+            return plan
+        preferences = await preferences_for(store, [user["_id"] for user in users])
+        followers = await official_account_openids(
+            store, [user["unionid"] for user in users if user.get("unionid") and "mp" in rendered
+                    and rendered["mp"].template])
+        ids = {user["_id"]: notification_id(event["id"], user["_id"]) for user in users}
+        stored = await existing_notifications(store, list(ids.values()))
+        now = now_stored()
+        for user in users:
+            audience = audience_of(user)
+            message = rule.message(audience)
+            assert message is not None
+            nid = ids[user["_id"]]
+            if nid in stored:
+                channels = stored[nid].get("channels") or {}
+            else:
+                channels = await self._decide(user, audience, rendered[audience], message.mandatory,
+                                              preferences.get(user["_id"], {}), followers)
+                doc = self._document(nid, user, audience, event, rendered[audience], channels, now)
+                plan.docs.append(doc)
+            plan.jobs.extend(self._jobs(nid, user, event, rendered[audience], channels, followers))
+        inserted = set(await inbox.bulk_insert_notifications(store, plan.docs))
+        for doc in plan.docs:
+            if doc["_id"] in inserted:
+                plan.live.append((keys.live_user(doc["user_id"]), live_message(notification_out(doc))))
+        return plan
+
+    def _too_old(self, event: dict[str, Any]) -> bool:
+        try:
+            occurred = from_storage(str(event.get("occurred_at")))
+        except ValueError:
+            return False
+        return (utcnow() - occurred).total_seconds() > self.config.max_event_age
+
+    async def _decide(self, user: Document, audience: str, rendered: Rendered, mandatory: bool,
+                      switches: dict[str, bool], followers: dict[str, str]) -> dict[str, dict[str, Any]]:
+        """Each channel's first state for this recipient; quota is spent here, once."""
+        channels: dict[str, dict[str, Any]] = {Channel.INBOX: {"state": ChannelState.DELIVERED},
+                                               Channel.WEBSOCKET: {"state": ChannelState.SENT}}
+
+        def wanted(channel: Channel) -> bool:
+            return mandatory or switches.get(channel.value, True)
+
+        if audience == "mp" and rendered.subscribe:
+            template_id = rendered.subscribe["template_id"]
+            state = _skipped("no_openid") if not user.get("openid") else (
+                _skipped("opted_out") if not wanted(Channel.SUBSCRIBE) else None)
+            if state is None:
+                long_term = template_id in self.ctx.settings.long_term_templates
+                spent = await inbox.spend_subscription_unit(self.ctx.store, user["_id"], template_id,
+                                                            long_term=long_term)
+                state = {"state": ChannelState.QUEUED} if spent else _skipped("no_quota")
+            channels[Channel.SUBSCRIBE] = {**state, "template_id": template_id}
+        if audience == "mp" and rendered.template:
+            if not followers.get(user.get("unionid") or ""):
+                channels[Channel.TEMPLATE] = _skipped("not_follower")
+            elif not wanted(Channel.TEMPLATE):
+                channels[Channel.TEMPLATE] = _skipped("opted_out")
+            else:
+                channels[Channel.TEMPLATE] = {"state": ChannelState.QUEUED}
+        if audience == "staff" and rendered.wecom_text:
+            if not user.get("username"):
+                channels[Channel.WECOM] = _skipped("no_account")
+            elif not wanted(Channel.WECOM):
+                channels[Channel.WECOM] = _skipped("opted_out")
+            else:
+                channels[Channel.WECOM] = {"state": ChannelState.QUEUED}
+        return {str(name): {k: str(v) if isinstance(v, ChannelState) else v for k, v in value.items()}
+                for name, value in channels.items()}
+
+    @staticmethod
+    def _document(nid: str, user: Document, audience: str, event: dict[str, Any], rendered: Rendered,
+                  channels: dict[str, dict[str, Any]], now: str) -> Document:
+        return {"_id": nid, "user_id": user["_id"], "audience": audience, "type": event["type"],
+                "event_id": event["id"], "subject": event.get("subject"), "title": rendered.title,
+                "body": rendered.body, "link": rendered.link, "read_at": None, "channels": channels,
+                "version": 1, "created_at": now, "updated_at": now}
+
+    @staticmethod
+    def _jobs(nid: str, user: Document, event: dict[str, Any], rendered: Rendered,
+              channels: dict[str, dict[str, Any]], followers: dict[str, str]) -> list[Job]:
+        def queued(channel: Channel) -> bool:
+            return (channels.get(channel.value) or {}).get("state") == ChannelState.QUEUED
+
+        jobs = []
+        common = {"notification_id": nid, "user_id": user["_id"], "event_type": event["type"]}
+        if queued(Channel.SUBSCRIBE) and rendered.subscribe and user.get("openid"):
+            jobs.append(Job(channel=Channel.SUBSCRIBE.value, to=user["openid"], payload=rendered.subscribe, **common))
+        oa_openid = followers.get(user.get("unionid") or "")
+        if queued(Channel.TEMPLATE) and rendered.template and oa_openid:
+            jobs.append(Job(channel=Channel.TEMPLATE.value, to=oa_openid, payload=rendered.template, **common))
+        if queued(Channel.WECOM) and rendered.wecom_text and user.get("username"):
+            jobs.append(Job(channel=Channel.WECOM.value, to=user["username"], payload={"text": rendered.wecom_text},
+                            **common))
+        return jobs
+
+
+def _skipped(reason: str) -> dict[str, Any]:
+    return {"state": ChannelState.SKIPPED, "reason": reason}
+
+
+def _topics(event: dict[str, Any]) -> list[str]:
+    """Live topics the event is shown on: the departments and roles it names."""
+    topics = []
+    for recipient in event.get("recipients") or []:
+        if recipient.get("kind") == "department" and recipient.get("code"):
+            topics.append(f"department:{recipient['code']}")
+        elif recipient.get("kind") == "role" and recipient.get("role"):
+            topics.append(f"role:{recipient['role']}")
+    return sorted(set(topics))
+
