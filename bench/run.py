@@ -353,7 +353,7 @@ class CallbackMessages:
             nonce = secrets.token_hex(5)
             xml = (f"<xml><ToUserName><![CDATA[gh_bench0001]]></ToUserName>"
                    f"<FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{timestamp}</CreateTime>"
-                   f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[办事指南]]></Content>"
+                   f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{KEYWORD}]]></Content>"
                    f"<MsgId>{msgid}</MsgId></xml>")
             envelope = self.crypto.encrypt_message(xml, nonce, timestamp)
             encrypted, msg_signature = _ENVELOPE.search(envelope).groups()  # type: ignore[union-attr]
@@ -377,7 +377,29 @@ class CallbackMessages:
                                            nonce.group(1) if nonce else query["nonce"])
 
 
-def prepare_callback(api: Http, messages: CallbackMessages) -> Scenario:
+KEYWORD = "办事指南"
+KEYWORD_REPLY = "办事指南：请点击菜单“便民服务”查看事项清单与所需材料，或回复事项名称查询。"
+# A realistic rule table for the lookup to go through: exact and "contains" rules.
+OTHER_KEYWORDS = ["社保", "公积金", "户口", "身份证", "护照", "驾驶证", "违章", "医保", "居住证", "不动产",
+                  "营业执照", "发票", "出生证明", "低保", "养老", "就业", "落户", "学区", "停车", "垃圾分类"]
+
+
+def configure_keywords(api: Http, admin: str, run_id: str) -> str:
+    """Keyword replies through the admin API; a note saying what was configured."""
+    rules = [{"keyword": KEYWORD, "match": "exact", "text": KEYWORD_REPLY}]
+    rules += [{"keyword": word, "match": "contains" if i % 2 else "exact", "text": f"关于{word}的办理指南请见菜单。"}
+              for i, word in enumerate(OTHER_KEYWORDS)]
+    for i, rule in enumerate(rules):
+        status, data = api.json("POST", "/api/v1/wechat/keyword-replies", body=rule, token=admin,
+                                headers={"Idempotency-Key": f"{run_id}-kw-{i}"})
+        if status in (404, 405):
+            return "no keyword admin API: the lookup falls back to the default reply"
+        expect(status, data, "POST /api/v1/wechat/keyword-replies", ok=(200, 201, 409))
+    return f"{len(rules)} keyword rules configured (half exact, half contains); the message matches one exactly"
+
+
+def prepare_callback(api: Http, messages: CallbackMessages, admin: str, run_id: str) -> Scenario:
+    keywords = configure_keywords(api, admin, run_id)
     probe = messages.make(1)[0]
     status, reply = api.request(probe.method, probe.path, raw=probe.body, headers=probe.headers)
     if status in (404, 405):
@@ -389,9 +411,11 @@ def prepare_callback(api: Http, messages: CallbackMessages) -> Scenario:
     plain = messages.decrypt_reply(reply, probe)
     if "<MsgType><![CDATA[text]]></MsgType>" not in plain:
         raise BenchError(f"POST {CALLBACK_PATH}: the reply is not a text message: {plain[:300]}")
+    if "no keyword" not in keywords and KEYWORD_REPLY not in plain:
+        raise BenchError(f"POST {CALLBACK_PATH}: the reply is not the configured keyword reply: {plain[:300]}")
     return Scenario("callback", lambda size, phase: messages.make(size),
-                    notes=["text message 办事指南 (no keyword configured: the keyword lookup falls back to the "
-                           "default reply), a distinct MsgId per request, AES safe mode both ways"])
+                    notes=[f"text message {KEYWORD!r}, a distinct MsgId per request, AES safe mode both ways; "
+                           f"{keywords}"])
 
 
 # --- the run ------------------------------------------------------------------------------------------
@@ -581,7 +605,9 @@ def _run(args: argparse.Namespace, names: list[str], generator: str, workdir: Pa
         "me": lambda: prepare_me(api, staff, citizens, runner.run_id),
         "letter_create": lambda: prepare_letter_create(api, staff, citizens, runner.run_id),
         "inbox": lambda: prepare_inbox(api, staff, citizens, runner.run_id),
-        "callback": lambda: prepare_callback(api, CallbackMessages(fake_env["YZT_OA_APPID"])),
+        "callback": lambda: prepare_callback(api, CallbackMessages(fake_env["YZT_OA_APPID"]),
+                                             staff_login(api, "admin", accounts.get("admin", "admin@Demo2026")),
+                                             runner.run_id),
     }
     for name in names:
         row: dict[str, Any] = {"scenario": name, "target": TARGETS[name]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from backend.http.routes import CODE, ID, Route
 from handlers import files, identity, mailbox, wechat
+from handlers import notifications, websocket
 
 LETTER = ID.format("letter_id")
 
@@ -39,4 +40,11 @@ ROUTES: list[Route] = [
     Route(r"/api/v1/wechat/menu", wechat.MenuHandler),
     Route(r"/api/v1/wechat/menu/publish", wechat.MenuPublishHandler),
     Route(r"/wechat/callback", wechat.OfficialAccountCallbackHandler),
+    Route(r"/api/v1/notifications", notifications.NotificationsHandler),
+    Route(r"/api/v1/notifications/read-all", notifications.NotificationsReadAllHandler),
+    Route(rf"/api/v1/notifications/{ID.format('notification_id')}/read", notifications.NotificationReadHandler),
+    Route(r"/api/v1/notification-preferences", notifications.PreferencesHandler),
+    Route(r"/api/v1/push/statistics", notifications.PushStatisticsHandler),
+    Route(r"/api/v1/push/dead-letters/redrive", notifications.DeadLettersRedriveHandler),
+    Route(r"/ws", websocket.LiveSocketHandler),  # type: ignore[arg-type]  # a WebSocketHandler, not a JsonHandler
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from backend.http.routes import ID, Route
 from miniprogram_api import files, identity, mailbox
+from miniprogram_api import notifications
 
 LETTER = ID.format("letter_id")
 
@@ -21,4 +22,9 @@ ROUTES: list[Route] = [
     Route(rf"/mp/v1/letters/{LETTER}/rating", mailbox.RatingHandler),
     Route(r"/mp/v1/public/letters", mailbox.PublicLettersHandler),
     Route(rf"/mp/v1/public/letters/{LETTER}", mailbox.PublicLetterHandler),
+    Route(r"/mp/v1/notifications", notifications.NotificationsHandler),
+    Route(r"/mp/v1/notifications/read-all", notifications.NotificationsReadAllHandler),
+    Route(rf"/mp/v1/notifications/{ID.format('notification_id')}/read", notifications.NotificationReadHandler),
+    Route(r"/mp/v1/notification-preferences", notifications.PreferencesHandler),
+    Route(r"/mp/v1/subscriptions", notifications.SubscriptionsHandler),
 ]

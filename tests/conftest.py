@@ -111,6 +111,9 @@ class ApiClient:
     async def patch(self, path: str, json: Any = None, **kw: Any) -> Response:
         return await self.request("PATCH", path, json, **kw)
 
+    async def put(self, path: str, json: Any = None, **kw: Any) -> Response:
+        return await self.request("PUT", path, json, **kw)
+
     async def delete(self, path: str, **kw: Any) -> Response:
         return await self.request("DELETE", path, **kw)
 

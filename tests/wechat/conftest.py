@@ -80,12 +80,12 @@ class WeChatSim:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.crypto = WeChatCrypto(CALLBACK_TOKEN, settings.oa_aes_key, settings.oa_appid)
+        self.crypto = WeChatCrypto(settings.oa_token, settings.oa_aes_key, settings.oa_appid)
         self._next_msg_id = 24000000000000000
 
     def signed(self, **extra: str) -> dict[str, str]:
         timestamp, nonce = str(int(time.time())), str(int.from_bytes(os.urandom(4), "big"))
-        sig = hashlib.sha1("".join(sorted([CALLBACK_TOKEN, timestamp, nonce])).encode()).hexdigest()
+        sig = hashlib.sha1("".join(sorted([self.settings.oa_token, timestamp, nonce])).encode()).hexdigest()
         return {"signature": sig, "timestamp": timestamp, "nonce": nonce, **extra}
 
     def request(self, plain_xml: str, mode: str = "safe", *,
