@@ -111,9 +111,10 @@ class LiveSocketHandler(tornado.websocket.WebSocketHandler):
                 timer.stop()
             else:
                 tornado.ioloop.IOLoop.current().remove_timeout(timer)
-        if self._channels:
-            channels, self._channels = self._channels, set()
-            self.ctx.spawn(self._detach(channels), name="ws-detach")
+        hub = live_hub(self.ctx)
+        for channel in self._channels:
+            hub.detach(channel, self._receive)
+        self._channels = set()
 
     # --- authentication and replay --------------------------------------------------------------
 
@@ -191,13 +192,8 @@ class LiveSocketHandler(tornado.websocket.WebSocketHandler):
                 await hub.attach(channel, self._receive)
             elif op == "unsubscribe" and channel in self._channels:
                 self._channels.discard(channel)
-                await hub.detach(channel, self._receive)
+                hub.detach(channel, self._receive)
         self._send({"type": f"{op}d", "topics": allowed, "refused": refused})
-
-    async def _detach(self, channels: set[str]) -> None:
-        hub = live_hub(self.ctx)
-        for channel in channels:
-            await hub.detach(channel, self._receive)
 
     # --- writing -------------------------------------------------------------------------------
 

@@ -20,12 +20,12 @@ ADMIN_TAGS = ("wechat-admin",)
 
 class OfficialAccountCallbackHandler(StaffHandler):
     @endpoint(permission=Permission.PUBLIC, summary="公众号服务器地址校验（返回 echostr）", errors=(403,),
-              tags=("wechat",))
+              tags=("wechat",), media_type="text/plain")
     async def get(self) -> str:
         return self.ctx.oa_callback.verify_get(self._args())
 
     @endpoint(permission=Permission.PUBLIC, summary="公众号消息与事件推送（明文、兼容、安全模式）",
-              errors=(403, 413), tags=("wechat",))
+              errors=(403, 413), tags=("wechat",), media_type="text/xml")
     async def post(self) -> bytes:
         return await self.ctx.oa_callback.handle_post(self._args(), self.request.body)
 
@@ -34,7 +34,8 @@ class OfficialAccountCallbackHandler(StaffHandler):
 
     async def respond(self, result: str | bytes, status: int) -> None:
         body = result.encode("utf-8") if isinstance(result, str) else result
-        self.set_header("Content-Type", "text/xml; charset=utf-8" if body.startswith(b"<") else "text/plain; charset=utf-8")
+        assert self.spec is not None
+        self.set_header("Content-Type", f"{self.spec.media_type}; charset=utf-8")
         self.finish(body)
 
 

@@ -43,6 +43,7 @@ class LiveHub:
         self._spawn = spawn
         self._listeners: dict[str, set[Listener]] = {}
         self._confirmed: dict[str, asyncio.Future[None]] = {}
+        self._idle: set[str] = set()  # channels left without listeners, to unsubscribe
         self._pubsub: Any = None
         self._task: asyncio.Task[Any] | None = None
         self._start_lock = asyncio.Lock()
@@ -63,7 +64,9 @@ class LiveHub:
             await self._pubsub.subscribe(channel)
         await asyncio.wait_for(asyncio.shield(future), timeout=CONFIRM_TIMEOUT)
 
-    async def detach(self, channel: str, listener: Listener) -> None:
+    def detach(self, channel: str, listener: Listener) -> None:
+        """Stop delivering to ``listener``. Synchronous, so a closing socket can call it from
+        ``on_close``; the hub's own loop unsubscribes from Redis when a channel has no listener."""
         listeners = self._listeners.get(channel)
         if listeners is None:
             return
@@ -71,11 +74,13 @@ class LiveHub:
         if not listeners:
             del self._listeners[channel]
             self._confirmed.pop(channel, None)
-            if self._pubsub is not None:
-                try:
-                    await self._pubsub.unsubscribe(channel)
-                except (aioredis.RedisError, OSError) as exc:  # the reconnect drops it anyway
-                    log.debug("live hub: unsubscribe %s failed: %s", channel, exc)
+            self._idle.add(channel)
+
+    async def _unsubscribe_idle(self) -> None:
+        idle = [channel for channel in self._idle if channel not in self._listeners]
+        self._idle.clear()
+        if idle:
+            await self._pubsub.unsubscribe(*idle)
 
     async def _ensure_started(self) -> None:
         if self._task is not None:
@@ -94,7 +99,9 @@ class LiveHub:
         backoff = 0.2
         while True:
             try:
-                message = await self._pubsub.get_message(timeout=1.0)
+                if self._idle:
+                    await self._unsubscribe_idle()
+                message = await self._pubsub.get_message(timeout=0.5)
                 if message is not None:
                     self._dispatch(message)
                 backoff = 0.2

@@ -4,6 +4,11 @@ Revocations (a token's ``jti``, a refresh-token family, or every token of a user
 a moment) are appended to one Redis stream. Each process keeps the unexpired ones in memory and
 follows the stream with a blocking XREAD, so a revocation reaches every process within the
 time of one stream read (well under a second) while a token check stays a dict look-up.
+
+While Redis is unavailable a revocation holds in this process at once and waits in memory; it is
+published as soon as the stream answers again (a restart of this process meanwhile loses it for
+the others: their copies of the access token stay valid until it expires, its refresh tokens are
+revoked in the store regardless).
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ class RevocationList:
         self._revoked: dict[str, float] = {}  # "jti:<id>" / "fam:<id>" → expiry (epoch s)
         self._users_not_before: dict[str, float] = {}
         self._last_id = "0-0"
+        self._unpublished: list[dict[str, str]] = []  # made while Redis was unavailable, oldest first
+        self._publishing = asyncio.Lock()
         self.synced = asyncio.Event()
 
     def is_revoked(self, *, jti: str, family: str, user_id: str, issued_at: float) -> bool:
@@ -48,10 +55,28 @@ class RevocationList:
     async def _publish(self, kind: str, value: str, expires_at: float, at: float = 0.0) -> None:
         entry = {"kind": kind, "value": value, "exp": str(expires_at), "at": str(at)}
         self._apply(entry)  # this process at once, whatever Redis says
-        try:
-            await self._redis.xadd(STREAM, entry, maxlen=_MAX_ENTRIES, approximate=True)
-        except (OSError, aioredis.RedisError):
-            log.error("revocation of %s %s not published: Redis unavailable", kind, value)
+        self._unpublished.append(entry)
+        if len(self._unpublished) > _MAX_ENTRIES:
+            del self._unpublished[0]
+        await self._flush()
+
+    async def _flush(self) -> None:
+        """Publish the waiting revocations, oldest first; stop at the first Redis failure (the
+        follower calls this again once the stream answers). A flush already running publishes
+        what was appended meanwhile."""
+        if self._publishing.locked():
+            return
+        async with self._publishing:
+            while self._unpublished:
+                entry = self._unpublished[0]
+                if float(entry["exp"]) >= time.time():
+                    try:
+                        await self._redis.xadd(STREAM, entry, maxlen=_MAX_ENTRIES, approximate=True)
+                    except (OSError, aioredis.RedisError):
+                        log.error("%d revocation(s) not published yet: Redis unavailable; kept until it answers",
+                                  len(self._unpublished))
+                        return
+                self._unpublished.pop(0)
 
     def _apply(self, entry: dict[str, str]) -> None:
         expires_at = float(entry["exp"])
@@ -74,6 +99,8 @@ class RevocationList:
             try:
                 replies = await self._redis.xread({STREAM: self._last_id}, count=1000, block=1000)
                 backoff = 0.1
+                if self._unpublished:
+                    await self._flush()
                 for _stream, entries in replies or []:
                     for entry_id, fields in entries:
                         self._last_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id

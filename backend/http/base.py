@@ -18,7 +18,7 @@ import tornado.web
 from backend.auth.permissions import Permission, holds
 from backend.auth.tokens import Principal
 from backend.errors import Forbidden, PayloadTooLarge, ServiceError, Unauthenticated, ValidationFailed
-from backend.http.endpoint import EndpointSpec, spec_of
+from backend.http.endpoint import HTTP_METHODS, EndpointSpec, spec_of
 from backend.http.idempotency import Claim
 from backend.http.validation import parse_body, parse_query
 from backend.ids import new_id
@@ -165,6 +165,9 @@ class JsonHandler(tornado.web.RequestHandler):
             self._error_code = exc.code
             self.finish(error_body(exc.code, exc.message, exc.details))
             return
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(
+                m.upper() for m in HTTP_METHODS if spec_of(type(self), m) is not None))
         code, message = _REASONS.get(status_code, ("error", "请求无法处理"))
         self._error_code = code
         self.finish(error_body(code, message, {"request_id": self.request_id} if status_code >= 500 else None))

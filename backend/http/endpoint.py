@@ -26,6 +26,7 @@ class EndpointSpec:
     status: int = 200
     idempotent: bool = False  # a create: honours Idempotency-Key
     upload: bool = False  # the body is a file (raw bytes, up to max_upload_bytes), not JSON
+    media_type: str = "application/json"  # of the success response
     errors: tuple[int, ...] = ()
     tags: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
@@ -37,11 +38,12 @@ Method = Callable[..., Awaitable[Any]]
 def endpoint(*, permission: Permission, summary: str, body: type[BaseModel] | None = None,
              query: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
              status: int = 200, idempotent: bool = False, upload: bool = False, errors: tuple[int, ...] = (),
-             tags: tuple[str, ...] = ()) -> Callable[[Method], Method]:
+             tags: tuple[str, ...] = (), media_type: str = "application/json") -> Callable[[Method], Method]:
     """Declare a handler method. The method returns the response object (a dict, or None for
     204); the base handler writes it, sets the ETag from ``version`` and completes idempotency."""
     spec = EndpointSpec(permission=permission, summary=summary, body=body, query=query, response=response,
-                        status=status, idempotent=idempotent, upload=upload, errors=errors, tags=tags)
+                        status=status, idempotent=idempotent, upload=upload, errors=errors, tags=tags,
+                        media_type=media_type)
 
     def decorate(method: Method) -> Method:
         @functools.wraps(method)

@@ -9,15 +9,20 @@ use case returns the object already there. The same key with a different body is
 from __future__ import annotations
 
 import hashlib
+import math
 from datetime import timedelta
 from typing import Any
 
-from backend.clock import now_stored, to_storage, utcnow
+from backend.clock import from_storage, now_stored, to_storage, utcnow
 from backend.errors import Conflict, DuplicateKey, Unprocessable, ValidationFailed
 from backend.ids import new_id
 from backend.store.interface import Collection
 
-LEASE = timedelta(seconds=30)
+# How long a claim stays "in progress". It only has to outlast a live request between claim and
+# completion (the body is already read; creates take milliseconds, at worst a SQLite busy wait):
+# a retry that takes over an expired lease while the first attempt still runs is harmless, since
+# both use the reserved id. A longer lease only delays the retries after a crash (409 until it ends).
+LEASE = timedelta(seconds=10)
 MAX_KEY_LENGTH = 255
 
 
@@ -29,6 +34,10 @@ class IdempotencyKeyReused(Unprocessable):
 class RequestInProgress(Conflict):
     code = "request_in_progress"
     message = "相同的请求正在处理中，请稍后重试"
+
+    def __init__(self, retry_after: int = 1) -> None:
+        super().__init__()
+        self.retry_after = retry_after  # rendered as Retry-After: when the lease ends
 
 
 class Claim:
@@ -67,7 +76,8 @@ class IdempotencyStore:
             if record["state"] == "done":
                 return Claim(record, replay=True)
             if record["lease_until"] > now_stored():
-                raise RequestInProgress()
+                left = (from_storage(record["lease_until"]) - utcnow()).total_seconds()
+                raise RequestInProgress(retry_after=max(1, math.ceil(left)))
             taken = await self._records.find_one_and_update(
                 {"_id": record_id, "state": "pending", "lease_until": record["lease_until"]},
                 {"$set": {"lease_until": to_storage(utcnow() + LEASE)}})

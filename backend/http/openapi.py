@@ -42,7 +42,7 @@ def build_openapi(routes: Iterable[Route], *, title: str, version: str) -> dict[
             if spec is None:
                 continue
             parameters: list[dict[str, Any]] = [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                {"name": name, "in": "path", "required": True, "schema": route.path_param_schema(name)}
                 for name in route.path_params]
             if spec.query is not None:
                 query_schema = spec.query.model_json_schema(ref_template=_REF)
@@ -51,11 +51,15 @@ def build_openapi(routes: Iterable[Route], *, title: str, version: str) -> dict[
                                        "required": name in query_schema.get("required", []), "schema": prop})
             responses: dict[str, Any] = {}
             success: dict[str, Any] = {"description": _STATUS_TEXT.get(spec.status, "成功")}
-            if spec.status != 204:
+            if spec.status != 204 and spec.media_type == "application/json":
                 success["content"] = {"application/json": {
                     "schema": ref(spec.response, "serialization") if spec.response else {"type": "object"}}}
+            elif spec.status != 204:
+                success["content"] = {spec.media_type: {"schema": {"type": "string"}}}
             responses[str(spec.status)] = success
             error_statuses = {400, 413, *spec.errors}
+            if route.path_params:
+                error_statuses.add(404)
             if spec.permission is not Permission.PUBLIC:
                 error_statuses |= {401, 403}
             if spec.idempotent:

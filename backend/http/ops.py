@@ -46,7 +46,7 @@ class HealthHandler(JsonHandler):
 
 
 class MetricsHandler(JsonHandler):
-    @endpoint(permission=Permission.PUBLIC, summary="Prometheus 指标", tags=("ops",))
+    @endpoint(permission=Permission.PUBLIC, summary="Prometheus 指标", tags=("ops",), media_type="text/plain")
     async def get(self) -> None:
         self.set_header("Content-Type", CONTENT_TYPE_LATEST)
         self.finish(generate_latest(self.ctx.metrics.registry))

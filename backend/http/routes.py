@@ -22,6 +22,14 @@ class Route:
     def path_params(self) -> list[str]:
         return re.findall(r"\(\?P<(\w+)>", self.pattern)
 
+    def path_param_schema(self, name: str) -> dict[str, object]:
+        """``(?P<kind>welcome|default)`` is an enum; any other group a string of its pattern."""
+        group = re.search(rf"\(\?P<{name}>([^)]*)\)", self.pattern)
+        body = group.group(1) if group else ""
+        if re.fullmatch(r"\w+(\|\w+)+", body):
+            return {"type": "string", "enum": body.split("|")}
+        return {"type": "string", "pattern": f"^{body}$"} if body else {"type": "string"}
+
 
 ID = r"(?P<{}>[0-9a-f]{{20}})"
 CODE = r"(?P<{}>[A-Za-z0-9_\-]{{1,32}})"

@@ -140,8 +140,8 @@ class PublicLetterQuery(PageQuery):
 
 
 class StatisticsQuery(QueryModel):
-    start: date = Field(alias="from")
-    end: date = Field(alias="to")
+    start: date = Field(alias="from", ge=date(2000, 1, 1), le=date(2099, 12, 31))
+    end: date = Field(alias="to", ge=date(2000, 1, 1), le=date(2099, 12, 31))
     department: DepartmentCode | None = None
 
     @model_validator(mode="after")

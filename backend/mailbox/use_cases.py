@@ -80,6 +80,9 @@ async def do_submit_letter(ctx: "AppContext", data: LetterIn, *, acting_user: Pr
     letters = ctx.store.collection(LETTERS)
     existing = await letters.find_one({"_id": letter_id})
     if existing is not None and existing["citizen_id"] == acting_user.user_id:
+        # The first attempt may have died between the insert and the search index: index again
+        # (an upsert), or the letter would never be found by search.
+        await ctx.search.index(LETTERS, letter_id, f"{existing['title']} {existing['content']}")
         return await queries.letter_for_citizen(ctx.store, existing)
     if data.addressee.kind is not AddresseeKind.MAYOR:
         await get_department(ctx.store, data.addressee.code or "")

@@ -122,7 +122,7 @@ class EmbeddedRedis:
             pid = int(self.pidfile.read_text().strip())
         except (FileNotFoundError, ValueError):
             pid = 0
-        if pid and _is_redis(pid):
+        if pid and _is_our_redis(pid, self.socket):
             log.warning("stopping stale redis-server (pid %s) from an earlier run", pid)
             os.kill(pid, signal.SIGTERM)
             for _ in range(250):
@@ -149,9 +149,12 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def _is_redis(pid: int) -> bool:
+def _is_our_redis(pid: int, socket: Path) -> bool:
+    """A redis-server on our socket (its command line, or the title it sets, names the socket):
+    the pid in a stale pid file may since have gone to another app's redis-server."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return b"redis-server" in fh.read()
+            cmdline = fh.read()
     except OSError:
         return False
+    return b"redis-server" in cmdline and str(socket).encode() in cmdline

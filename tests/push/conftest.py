@@ -60,7 +60,10 @@ async def drained(harness: Harness) -> bool:
     for channel in ("subscribe", "template", "wecom"):
         if await redis.xlen(keys.stream(channel)) or await redis.zcard(keys.retries(channel)):
             return False
-    return True
+    # Workers record states on the notifications just after acknowledging: wait for that too.
+    queued = await harness.ctx.store.collection(NOTIFICATIONS).count(
+        {"$or": [{f"channels.{channel}.state": "queued"} for channel in ("subscribe", "template", "wecom")]})
+    return queued == 0
 
 
 async def settle(harness: Harness, timeout: float = 5.0) -> None:
@@ -138,3 +141,21 @@ class Socket:
 
     def close(self) -> None:
         self.conn.close()
+
+
+async def emit(harness: Harness, event_type: str, recipients: list[dict[str, str]], *, event_id: str | None = None,
+               **data: Any) -> dict[str, Any]:
+    """A domain event put on the stream as the outbox relay would (for tests that are about
+    delivery, not about the mailbox's rules)."""
+    from backend.clock import now_stored  # noqa: PLC0415
+    from backend.ids import new_id  # noqa: PLC0415
+
+    event = {"id": event_id or new_id(), "type": event_type, "occurred_at": now_stored(),
+             "subject": {"collection": "letters", "id": "0" * 20}, "actor": None, "recipients": recipients,
+             "data": {"tracking_no": "XJ-20261122-000001", "title": "测试信件", "type": "consult", **data}}
+    await harness.ctx.redis.xadd(keys.EVENTS, {"event": orjson.dumps(event)})
+    return event
+
+
+def person(uid: str) -> list[dict[str, str]]:
+    return [{"kind": "user", "id": uid}]

@@ -52,7 +52,7 @@ async def test_a_letter_notifies_everyone_on_every_channel(push: Harness) -> Non
     assert sent.body["page"] == f"pages/letters/detail?id={letter['id']}"
     data = {key: value["value"] for key, value in sent.body["data"].items()}
     assert data["phrase3"] == "已转办" and data["character_string1"] == letter["tracking_no"]
-    assert data["thing2"] == "小区夜间施工噪音扰民严重影响居民正…" and len(data["thing2"]) == 20
+    assert data["thing2"] == "小区夜间施工噪音扰民严重影响居民正常休…" and len(data["thing2"]) == 20
     template, = harness.wechat.calls_to(TEMPLATE_SEND)
     assert template.body["touser"] == oa_openid and template.body["template_id"] == OA_PROGRESS
     assert template.body["miniprogram"]["pagepath"] == f"pages/letters/detail?id={letter['id']}"
