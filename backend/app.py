@@ -71,7 +71,7 @@ async def serve(settings: Settings, *, sockets: list[socket.socket] | None = Non
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with bootstrap(settings, redis_url=redis_url, background=True) as ctx:
+    async with bootstrap(settings, redis_url=redis_url, background=settings.run_workers) as ctx:
         server = http_server(make_app(ctx), settings)
         server.add_sockets(sockets or tornado.netutil.bind_sockets(settings.port, settings.host))
         log.info("yzt serving on http://%s:%s (pid %s)", settings.host, settings.port, os.getpid())

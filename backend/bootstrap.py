@@ -115,12 +115,14 @@ async def bootstrap(settings: Settings, *, redis_url: str | None = None,
             http_session=session, wechat_tokens=wechat_tokens, wechat=wechat, oa_callback=oa_callback,
         )
         stack.push_async_callback(ctx.cancel_tasks)
-        await warm_up_search()
         await tokens.create_indexes()
         await behaviours.create_indexes()
         await register_modules(ctx)
         await ctx.relay.create_indexes()
         ctx.spawn(revocations.follow(), name="revocations")
+        # jieba's dictionary takes about a second to load: load it while already serving
+        # (a search meanwhile waits for it), so that start-up stays short.
+        ctx.spawn(warm_up_search(), name="search-warm-up")
         if background:
             ctx.spawn(ctx.relay.run(), name="outbox-relay")
             start_periodic_jobs(ctx)

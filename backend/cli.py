@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import Sequence
+from typing import Callable, Sequence
 
 from backend import __version__
 from backend.config import ConfigError, Settings, load_settings
@@ -17,8 +17,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     serve = commands.add_parser("serve", help="serve the HTTP API (embedded defaults)")
     serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--processes", type=int, help="serving processes (0 = one per core)")
+    serve.add_argument("--port", type=_whole(1, 65535))  # the bounds of YZT_PORT and YZT_PROCESSES
+    serve.add_argument("--processes", type=_whole(0, 64), help="serving processes (0 = one per core)")
 
     commands.add_parser("init-demo", help="create a demo city with one staff account per role")
 
@@ -50,6 +50,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "init-demo":
         return asyncio.run(_init_demo(settings))
     return asyncio.run(_create_user(settings, args))
+
+
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    """A flag's type: overrides skip the checks of load_settings, so a flag is checked here."""
+    def convert(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {raw!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {value}")
+        return value
+    return convert
 
 
 async def _create_user(settings: Settings, args: argparse.Namespace) -> int:

@@ -200,7 +200,14 @@ def _kept_secret(data_dir: Path, name: str) -> str:
     except FileNotFoundError:
         pass
     value = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(value)
+    try:
+        os.link(partial, path)  # atomic and exclusive: a concurrent first start reads the winner's
+    except FileExistsError:
+        value = path.read_text().strip()
+    finally:
+        partial.unlink()
     return value

@@ -31,14 +31,15 @@ def run_processes(settings: Settings) -> None:
         embedded = EmbeddedRedis(settings.data_dir)
         asyncio.run(embedded.start())
         redis_url = embedded.url
-    children: dict[int, int] = {}
+    children: dict[int, tuple[int, float]] = {}  # pid → (index, started at)
+    quick_failures: dict[int, int] = {}
     stopping = False
 
     def spawn(index: int) -> None:
         pid = os.fork()
         if pid == 0:
             _child(settings, sockets, redis_url)
-        children[pid] = index
+        children[pid] = (index, time.monotonic())
 
     def stop(_signum: int, _frame: object) -> None:
         nonlocal stopping
@@ -61,10 +62,20 @@ def run_processes(settings: Settings) -> None:
             break
         except InterruptedError:
             continue
-        index = children.pop(pid, None)
-        if index is not None and not stopping:
-            log.warning("process %s exited (status %s); starting a new one", pid, status)
-            time.sleep(0.5)
+        if embedded is not None and embedded.process is not None and pid == embedded.process.pid:
+            if not stopping:  # os.wait reaps Redis too; the children reconnect to the same socket
+                log.error("embedded redis-server exited (status %s); starting it again", status)
+                embedded.process = None
+                asyncio.run(embedded.start())
+            continue
+        entry = children.pop(pid, None)
+        if entry is not None and not stopping:
+            index, started = entry
+            # A child that keeps failing at start is retried ever more slowly, up to 30 s apart.
+            quick_failures[index] = quick_failures.get(index, 0) + 1 if time.monotonic() - started < 5 else 0
+            delay = min(30.0, 0.5 * 2 ** quick_failures[index])
+            log.warning("process %s exited (status %s); starting a new one in %.1f s", pid, status, delay)
+            time.sleep(delay)
             spawn(index)
     if embedded is not None:
         asyncio.run(embedded.stop())

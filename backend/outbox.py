@@ -21,6 +21,7 @@ from backend.store.interface import DocumentStore
 log = logging.getLogger(__name__)
 
 STREAM_MAX_LEN = 1_000_000
+MAX_RETRY_INTERVAL = 2.0  # while Redis is down: waiting events flow within this of its return
 
 
 class OutboxRelay:
@@ -85,7 +86,7 @@ class OutboxRelay:
                 if self.healthy:
                     log.warning("outbox relay: Redis unavailable (%s); events wait in the store", exc)
                 self.healthy = False
-                backoff = min(backoff * 2, 10.0)
+                backoff = min(backoff * 2, MAX_RETRY_INTERVAL)
             except Exception:
                 log.exception("outbox relay failed; retrying")
-                backoff = min(backoff * 2, 10.0)
+                backoff = min(backoff * 2, MAX_RETRY_INTERVAL)

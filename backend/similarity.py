@@ -22,6 +22,8 @@ from collections.abc import Hashable, Iterable
 from typing import TypeVar
 
 import jieba
+
+import backend.search.segment  # noqa: F401 - configures jieba's dictionary before first use
 from rapidfuzz import fuzz
 
 jieba.setLogLevel(logging.WARNING)

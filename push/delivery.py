@@ -11,7 +11,7 @@ For each chunk of jobs a worker:
    → this very entry was being sent by a worker that stopped: left pending until the lease ends,
    then sent again (the one case where a message can arrive twice);
 3. sends;
-4. in one MULTI: marks each record, schedules retries (``yzt:push:retry:<channel>``, a sorted
+4. in one Lua script (atomic): marks each record, schedules retries (``yzt:push:retry:<channel>``, a sorted
    set moved back onto the stream when due) or dead-letters (``yzt:push:dead``, with the reason),
    counts, acknowledges and deletes the entries (so a stream's length is its backlog);
 5. writes the new states onto the notifications, one write per state.
@@ -71,6 +71,40 @@ end
 return #due
 """
 
+# KEYS: stream, retry zset, dead stream, stats hash, then one send record per result.
+# ARGV: group, record TTL, channel, time, n results, n skipped; per result: outcome, reason, job,
+# due (ms, for a retry); then the entry ids to acknowledge and delete.
+_SETTLE = """
+local n = tonumber(ARGV[5])
+local counts = {skipped = tonumber(ARGV[6])}
+for i = 1, n do
+  local base = 6 + (i - 1) * 4
+  local outcome, reason, job, due = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
+  local done = KEYS[4 + i]
+  if outcome == 'retry' then
+    redis.call('DEL', done)
+    redis.call('ZADD', KEYS[2], due, job)
+    counts['retried'] = (counts['retried'] or 0) + 1
+  else
+    redis.call('SET', done, outcome, 'EX', ARGV[2])
+    if outcome == 'dead' then
+      redis.call('XADD', KEYS[3], '*', 'job', job, 'channel', ARGV[3], 'reason', reason, 'at', ARGV[4])
+    end
+    counts[outcome] = (counts[outcome] or 0) + 1
+  end
+end
+for name, count in pairs(counts) do
+  if count > 0 then redis.call('HINCRBY', KEYS[4], name, count) end
+end
+local ids = {}
+for j = 7 + n * 4, #ARGV do ids[#ids + 1] = ARGV[j] end
+if #ids > 0 then
+  redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
+  redis.call('XDEL', KEYS[1], unpack(ids))
+end
+return #ids
+"""
+
 _STATE_OF = {Outcome.SENT: ChannelState.SENT, Outcome.FAILED: ChannelState.FAILED, Outcome.DEAD: ChannelState.DEAD}
 
 
@@ -90,6 +124,7 @@ class ChannelWorker(StreamConsumer):
         self.bucket = TokenBucket(ctx.redis, keys.bucket(sender.name), rate=rate, burst=burst)
         self._claim = ctx.redis.register_script(_CLAIM)
         self._move_due = ctx.redis.register_script(_MOVE_DUE)
+        self._settle_script = ctx.redis.register_script(_SETTLE)
         self._next_retry_check = 0.0
 
     async def tick(self) -> None:
@@ -139,33 +174,21 @@ class ChannelWorker(StreamConsumer):
         await self._record(results)
 
     async def _settle(self, results: list[Result], entries: dict[str, bytes], skipped: list[bytes]) -> None:
-        counts: dict[str, int] = defaultdict(int)
-        counts["skipped"] = len(skipped)
+        """Mark, schedule, dead-letter, count and acknowledge a chunk in one atomic script."""
         now_ms = int(time.time() * 1000)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for result in results:
-                job = result.job
-                done = keys.done(self.channel, job.notification_id)
-                if result.outcome is Outcome.RETRY and job.attempt + 1 >= self.config.max_attempts:
-                    result.outcome, result.reason = Outcome.DEAD, f"retries exhausted: {result.reason}"
-                if result.outcome is Outcome.RETRY:
-                    pipe.delete(done)
-                    pipe.zadd(keys.retries(self.channel), {job.next_attempt().encode(): now_ms + self._backoff_ms(job)})
-                    counts["retried"] += 1
-                    continue
-                pipe.set(done, result.outcome.value, ex=self.config.done_ttl)
-                if result.outcome is Outcome.DEAD:
-                    pipe.xadd(keys.DEAD, {"job": job.encode(), "channel": self.channel, "reason": result.reason,
-                                          "at": now_stored()})
-                counts[result.outcome.value] += 1
-            for name, count in counts.items():
-                if count:
-                    pipe.hincrby(keys.stats(self.channel), name, count)
-            acked = [*entries.values(), *skipped]
-            if acked:
-                pipe.xack(self.stream, self.group, *acked)
-                pipe.xdel(self.stream, *acked)
-            await pipe.execute()
+        script_keys = [self.stream, keys.retries(self.channel), keys.DEAD, keys.stats(self.channel)]
+        args: list[object] = [self.group, self.config.done_ttl, self.channel, now_stored(), len(results), len(skipped)]
+        for result in results:
+            job = result.job
+            if result.outcome is Outcome.RETRY and job.attempt + 1 >= self.config.max_attempts:
+                result.outcome, result.reason = Outcome.DEAD, f"retries exhausted: {result.reason}"
+            script_keys.append(keys.done(self.channel, job.notification_id))
+            if result.outcome is Outcome.RETRY:
+                args += ["retry", result.reason, job.next_attempt().encode(), now_ms + self._backoff_ms(job)]
+            else:
+                args += [result.outcome.value, result.reason, job.encode(), 0]
+        args += [*entries.values(), *skipped]
+        await self._settle_script(keys=script_keys, args=args)
 
     def _backoff_ms(self, job: Job) -> int:
         delay = min(self.config.retry_max, self.config.retry_base * 2 ** job.attempt)

@@ -12,6 +12,7 @@ again on redelivery, which can only make us skip a send, never send without cons
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,7 @@ from push.config import PushConfig
 from push.channels.websocket import live_message, topic_message
 from push.jobs import Job
 from push.recipients import official_account_openids, resolve_recipients
-from push.rules import context, rule_for
+from push.rules import Rule, context, rule_for
 from push.streams import Entry, StreamConsumer
 
 if TYPE_CHECKING:
@@ -38,6 +39,24 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
+
+_ENQUEUE = """
+local m = tonumber(ARGV[1])
+local counts = {}
+for i = 0, m - 1 do
+  local k = tonumber(ARGV[2 + i * 2])
+  redis.call('XADD', KEYS[2 * k - 1], '*', 'job', ARGV[3 + i * 2])
+  counts[k] = (counts[k] or 0) + 1
+end
+for k, count in pairs(counts) do
+  redis.call('HINCRBY', KEYS[2 * k], 'enqueued', count)
+end
+for j = 2 + m * 2, #ARGV, 2 do
+  redis.call('PUBLISH', ARGV[j], ARGV[j + 1])
+end
+return m
+"""
 
 
 @dataclass
@@ -62,6 +81,7 @@ class EventExpander(StreamConsumer):
                          min_idle_ms=config.min_idle_ms, max_deliveries=config.max_deliveries)
         self.ctx = ctx
         self.config = config
+        self._enqueue = ctx.redis.register_script(_ENQUEUE)
 
     async def handle(self, entries: list[Entry]) -> list[bytes]:
         """Plan every event of the batch, send the jobs and live messages in one pipeline, and
@@ -86,20 +106,21 @@ class EventExpander(StreamConsumer):
         return done
 
     async def publish(self, plans: list[Plan]) -> None:
-        if not any(plan.jobs or plan.live for plan in plans):
+        """Every job and live message of the batch in one script call: one round trip, and no
+        per-command client overhead for a department-wide notice of a thousand recipients."""
+        jobs = [job for plan in plans for job in plan.jobs]
+        live = [item for plan in plans for item in plan.live]
+        if not jobs and not live:
             return
-        counts: dict[str, int] = {}
-        async with self.ctx.redis.pipeline(transaction=False) as pipe:
-            for plan in plans:
-                for job in plan.jobs:
-                    pipe.xadd(keys.stream(job.channel), {"job": job.encode()})
-                    counts[job.channel] = counts.get(job.channel, 0) + 1
-            for channel, count in counts.items():
-                pipe.hincrby(keys.stats(channel), "enqueued", count)
-            for plan in plans:
-                for target, message in plan.live:
-                    pipe.publish(target, message)
-            await pipe.execute()
+        channels = sorted({job.channel for job in jobs})
+        index = {channel: position + 1 for position, channel in enumerate(channels)}
+        script_keys = [key for channel in channels for key in (keys.stream(channel), keys.stats(channel))]
+        args: list[Any] = [len(jobs)]
+        for job in jobs:
+            args += [index[job.channel], job.encode()]
+        for target, message in live:
+            args += [target, message]
+        await self._enqueue(keys=script_keys, args=args)
 
     async def plan(self, event: dict[str, Any]) -> Plan | None:
         rule = rule_for(str(event.get("type")))
@@ -125,18 +146,31 @@ class EventExpander(StreamConsumer):
         ids = {user["_id"]: notification_id(event["id"], user["_id"]) for user in users}
         stored = await existing_notifications(store, list(ids.values()))
         now = now_stored()
+        decided: dict[str, dict[str, dict[str, Any]]] = {}
+        spends: list[tuple[str, str]] = []  # (user id, template id) still to pay for
+        for user in users:
+            if ids[user["_id"]] not in stored:
+                audience = audience_of(user)
+                decided[user["_id"]] = self._decide(user, audience, rendered[audience], _mandatory(rule, audience),
+                                                    preferences.get(user["_id"], {}), followers)
+                if decided[user["_id"]].get(Channel.SUBSCRIBE.value, {}).get("state") == _UNPAID:
+                    spends.append((user["_id"], decided[user["_id"]][Channel.SUBSCRIBE.value]["template_id"]))
+        # Concurrently: the store runs them one by one, but the loop's hops overlap.
+        long_term = self.ctx.settings.long_term_templates
+        paid = await asyncio.gather(*(inbox.spend_subscription_unit(store, uid, template_id,
+                                                                    long_term=template_id in long_term)
+                                      for uid, template_id in spends))
+        for (uid, _), ok in zip(spends, paid):
+            subscribe = decided[uid][Channel.SUBSCRIBE.value]
+            subscribe.update({"state": ChannelState.QUEUED.value} if ok else _skipped("no_quota"))
         for user in users:
             audience = audience_of(user)
-            message = rule.message(audience)
-            assert message is not None
             nid = ids[user["_id"]]
             if nid in stored:
                 channels = stored[nid].get("channels") or {}
             else:
-                channels = await self._decide(user, audience, rendered[audience], message.mandatory,
-                                              preferences.get(user["_id"], {}), followers)
-                doc = self._document(nid, user, audience, event, rendered[audience], channels, now)
-                plan.docs.append(doc)
+                channels = decided[user["_id"]]
+                plan.docs.append(self._document(nid, user, audience, event, rendered[audience], channels, now))
             plan.jobs.extend(self._jobs(nid, user, event, rendered[audience], channels, followers))
         inserted = set(await inbox.bulk_insert_notifications(store, plan.docs))
         for doc in plan.docs:
@@ -151,41 +185,41 @@ class EventExpander(StreamConsumer):
             return False
         return (utcnow() - occurred).total_seconds() > self.config.max_event_age
 
-    async def _decide(self, user: Document, audience: str, rendered: Rendered, mandatory: bool,
-                      switches: dict[str, bool], followers: dict[str, str]) -> dict[str, dict[str, Any]]:
-        """Each channel's first state for this recipient; quota is spent here, once."""
-        channels: dict[str, dict[str, Any]] = {Channel.INBOX: {"state": ChannelState.DELIVERED},
-                                               Channel.WEBSOCKET: {"state": ChannelState.SENT}}
+    @staticmethod
+    def _decide(user: Document, audience: str, rendered: Rendered, mandatory: bool, switches: dict[str, bool],
+                followers: dict[str, str]) -> dict[str, dict[str, Any]]:
+        """Each channel's first state for this recipient. A subscribe message that needs a
+        quota unit is left ``_UNPAID``: the caller spends the units of the whole event at once."""
+        channels: dict[str, dict[str, Any]] = {Channel.INBOX.value: {"state": ChannelState.DELIVERED.value},
+                                               Channel.WEBSOCKET.value: {"state": ChannelState.SENT.value}}
 
         def wanted(channel: Channel) -> bool:
             return mandatory or switches.get(channel.value, True)
 
         if audience == "mp" and rendered.subscribe:
             template_id = rendered.subscribe["template_id"]
-            state = _skipped("no_openid") if not user.get("openid") else (
-                _skipped("opted_out") if not wanted(Channel.SUBSCRIBE) else None)
-            if state is None:
-                long_term = template_id in self.ctx.settings.long_term_templates
-                spent = await inbox.spend_subscription_unit(self.ctx.store, user["_id"], template_id,
-                                                            long_term=long_term)
-                state = {"state": ChannelState.QUEUED} if spent else _skipped("no_quota")
-            channels[Channel.SUBSCRIBE] = {**state, "template_id": template_id}
+            if not user.get("openid"):
+                state = _skipped("no_openid")
+            elif not wanted(Channel.SUBSCRIBE):
+                state = _skipped("opted_out")
+            else:
+                state = {"state": _UNPAID}
+            channels[Channel.SUBSCRIBE.value] = {**state, "template_id": template_id}
         if audience == "mp" and rendered.template:
             if not followers.get(user.get("unionid") or ""):
-                channels[Channel.TEMPLATE] = _skipped("not_follower")
+                channels[Channel.TEMPLATE.value] = _skipped("not_follower")
             elif not wanted(Channel.TEMPLATE):
-                channels[Channel.TEMPLATE] = _skipped("opted_out")
+                channels[Channel.TEMPLATE.value] = _skipped("opted_out")
             else:
-                channels[Channel.TEMPLATE] = {"state": ChannelState.QUEUED}
+                channels[Channel.TEMPLATE.value] = {"state": ChannelState.QUEUED.value}
         if audience == "staff" and rendered.wecom_text:
             if not user.get("username"):
-                channels[Channel.WECOM] = _skipped("no_account")
+                channels[Channel.WECOM.value] = _skipped("no_account")
             elif not wanted(Channel.WECOM):
-                channels[Channel.WECOM] = _skipped("opted_out")
+                channels[Channel.WECOM.value] = _skipped("opted_out")
             else:
-                channels[Channel.WECOM] = {"state": ChannelState.QUEUED}
-        return {str(name): {k: str(v) if isinstance(v, ChannelState) else v for k, v in value.items()}
-                for name, value in channels.items()}
+                channels[Channel.WECOM.value] = {"state": ChannelState.QUEUED.value}
+        return channels
 
     @staticmethod
     def _document(nid: str, user: Document, audience: str, event: dict[str, Any], rendered: Rendered,
@@ -214,8 +248,16 @@ class EventExpander(StreamConsumer):
         return jobs
 
 
+def _mandatory(rule: Rule, audience: str) -> bool:
+    message = rule.message(audience)
+    return message is not None and message.mandatory
+
+
+_UNPAID = "unpaid"
+
+
 def _skipped(reason: str) -> dict[str, Any]:
-    return {"state": ChannelState.SKIPPED, "reason": reason}
+    return {"state": ChannelState.SKIPPED.value, "reason": reason}
 
 
 def _topics(event: dict[str, Any]) -> list[str]:

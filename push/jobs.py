@@ -21,7 +21,9 @@ class Job:
     attempt: int = 0         # retries so far
 
     def encode(self) -> bytes:
-        return orjson.dumps(dataclasses.asdict(self))
+        return orjson.dumps({"notification_id": self.notification_id, "user_id": self.user_id,
+                             "channel": self.channel, "to": self.to, "event_type": self.event_type,
+                             "payload": self.payload, "attempt": self.attempt})
 
     @classmethod
     def decode(cls, raw: bytes | str) -> "Job":

@@ -113,7 +113,8 @@ class RevocationList:
             except (OSError, aioredis.RedisError) as exc:
                 if asyncio.current_task().cancelling():  # type: ignore[union-attr]  # redis-py may mask a cancel
                     raise asyncio.CancelledError from exc
-                log.warning("revocation stream unavailable (%s); retrying", exc)
+                if backoff == 0.1:  # once per outage, not on every retry
+                    log.warning("revocation stream unavailable (%s); retrying", exc)
                 with suppress(asyncio.TimeoutError):
                     await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)

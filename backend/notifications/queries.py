@@ -4,6 +4,7 @@ plus the lookups push needs (preferences of many users at once, a notification b
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from typing import Any
 
 from backend.auth.tokens import Principal
@@ -36,12 +37,16 @@ def quota_id(user_id: str, template_id: str) -> str:
     return f"{user_id}:{template_id}"
 
 
+# Push renders a notification per recipient, all with the same times: parse each time once.
+_api_time = lru_cache(maxsize=4096)(to_api)
+
+
 def notification_out(doc: Document) -> dict[str, Any]:
     channels = {name: {"state": value.get("state"), "reason": value.get("reason")}
                 for name, value in (doc.get("channels") or {}).items()}
     return {"id": doc["_id"], "type": doc["type"], "title": doc["title"], "body": doc["body"],
-            "link": doc.get("link"), "subject": doc.get("subject"), "read_at": to_api(doc.get("read_at")),
-            "created_at": to_api(doc["created_at"]), "channels": channels, "version": doc.get("version", 1)}
+            "link": doc.get("link"), "subject": doc.get("subject"), "read_at": _api_time(doc.get("read_at")),
+            "created_at": _api_time(doc["created_at"]), "channels": channels, "version": doc.get("version", 1)}
 
 
 async def access_notification_by_id(store: DocumentStore, actor: Principal, nid: str) -> Document:

@@ -25,6 +25,7 @@ class SearchIndex(Protocol):
     async def remove(self, collection: str, doc_id: str) -> None: ...
 
     async def search(self, collection: str, query: str, *, limit: int = 20,
-                     filter_ids: Collection[str] | None = None) -> list[str]:
+                     filter_ids: Collection[str] | None = None, any_term: bool = False) -> list[str]:
         """Matching ids, best first (ties: larger, i.e. newer, ids first). ``filter_ids``
-        restricts the answer to those ids (e.g. what the caller may see)."""
+        restricts the answer to those ids (e.g. what the caller may see). Every query term must
+        match, unless ``any_term`` (candidates for near-duplicate detection: any shared word)."""

@@ -42,11 +42,11 @@ class MongoSearchIndex:
         await (await self._collection(collection)).delete_one({"_id": doc_id})
 
     async def search(self, collection: str, query: str, *, limit: int = 20,
-                     filter_ids: Collection[str] | None = None) -> list[str]:
+                     filter_ids: Collection[str] | None = None, any_term: bool = False) -> list[str]:
         words = query_terms(query)
         if not words or limit < 1 or (filter_ids is not None and not filter_ids):
             return []
-        flt: dict[str, Any] = {"terms": {"$all": words}}
+        flt: dict[str, Any] = {"terms": {"$in" if any_term else "$all": words}}
         if filter_ids is not None:
             flt["_id"] = {"$in": list(filter_ids)}
         coll = await self._collection(collection)

@@ -68,7 +68,7 @@ class SQLiteSearchIndex:
         await self._store.run_write(delete)
 
     async def search(self, collection: str, query: str, *, limit: int = 20,
-                     filter_ids: Collection[str] | None = None) -> list[str]:
+                     filter_ids: Collection[str] | None = None, any_term: bool = False) -> list[str]:
         ids, fts = _tables(collection)
         words = query_terms(query)
         if not words or limit < 1 or (filter_ids is not None and not filter_ids):
@@ -76,7 +76,7 @@ class SQLiteSearchIndex:
         sql = (f"SELECT i.doc_id FROM {fts} JOIN {ids} AS i ON i.n = {fts}.rowid WHERE {fts} MATCH ?1"
                + (" AND i.doc_id IN (SELECT value FROM json_each(?3))" if filter_ids is not None else "")
                + f" ORDER BY bm25({fts}, {HEAD_WEIGHT}, 1.0), i.doc_id DESC LIMIT ?2")
-        params = [" ".join(_quoted(w) for w in words), limit]
+        params = [(" OR " if any_term else " ").join(_quoted(w) for w in words), limit]
         if filter_ids is not None:
             params.append(orjson.dumps(list(filter_ids)).decode())
 

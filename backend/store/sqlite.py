@@ -24,6 +24,10 @@ narrows the query), and a path stays in the registry once it held a list. The re
 generation number; readers check it after each query (``PRAGMA data_version`` first, so one
 process pays nothing), and re-run the query if another process changed it meanwhile.
 
+Failures of the disk or the file (full, read-only, I/O error, cannot open, still locked after
+``busy_timeout``) become ``Unavailable`` (503 "unavailable"), logged once here with SQLite's own
+error; the connection stays usable and the next write succeeds once the cause is gone.
+
 Unique indexes are expression indexes. A non-sparse one gets a companion partial index over the
 documents that lack a key field, because SQLite treats NULLs as distinct while MongoDB
 counts a missing field as null. A sparse index also leaves out a field set to null (MongoDB
@@ -35,6 +39,7 @@ strings), which agrees with MongoDB for everything but booleans, lists and objec
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import re
 import sqlite3
@@ -46,9 +51,11 @@ from typing import Any, Literal, TypeVar
 
 import orjson
 
-from backend.errors import DuplicateKey
+from backend.errors import DuplicateKey, Unavailable
 from backend.ids import new_id
 from backend.store.interface import Document, Filter, Sort, Update
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Leaf = Callable[[str, str], str]  # (value SQL, json_type SQL) -> condition SQL
@@ -63,6 +70,9 @@ _DUPLICATE = re.compile(r"UNIQUE constraint failed: (?:index '([^'.]+)\.([^']*?)
 _DUMPS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _NO_PATHS: frozenset[str] = frozenset()
 _MISSING = object()
+# Primary result codes that say the disk or the file is (for now) unusable, not that a query is wrong.
+_UNAVAILABLE = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN,
+                          sqlite3.SQLITE_BUSY, sqlite3.SQLITE_PROTOCOL, sqlite3.SQLITE_NOLFS})
 
 
 def _dumps(doc: Document) -> str:
@@ -590,7 +600,14 @@ class SQLiteStore:
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         if self._worker is None:
             raise RuntimeError("the SQLite store is not open")
-        return await self._worker.submit(fn, args)
+        try:
+            return await self._worker.submit(fn, args)
+        except sqlite3.Error as exc:
+            code = getattr(exc, "sqlite_errorcode", None)
+            if code is None or code & 0xFF not in _UNAVAILABLE:
+                raise
+            log.error("SQLite store unavailable: %s (%s) on %s", exc, getattr(exc, "sqlite_errorname", code), self.path)
+            raise Unavailable(details={"part": "store"}) from exc
 
     # --- on the worker thread ----------------------------------------------------------------
 

@@ -18,8 +18,8 @@ import pytest
 
 from backend.wechat.fake_server import FakeWeChat
 from tests.conftest import ApiClient, Response
-from tests.faults.conftest import (Server, all_my_letters, citizen_token, fake_settings, integrity, letter, new_key,
-                                   store_rows, stored_letters)
+from tests.faults.conftest import (Server, all_my_letters, citizen_token, eventually, fake_settings, integrity, letter,
+                                   new_key, store_rows, stored_letters)
 
 pytestmark = pytest.mark.slow
 
@@ -133,13 +133,10 @@ async def test_kill_9_during_a_burst_loses_nothing_and_creates_nothing_twice(tmp
             assert len(set(tracking)) == len(tracking) == BURST
 
             # The relay publishes what the crash left in the outbox.
-            async def outbox_drained() -> bool:
+            def outbox_drained() -> bool:
                 rows = store_rows(data_dir, "SELECT count(*) FROM letters WHERE json_extract(doc, '$._outbox_pending')")
                 return rows[0][0] == 0
-            deadline = time.monotonic() + 15
-            while not await outbox_drained():
-                assert time.monotonic() < deadline, "events of the letters are still waiting in the outbox"
-                await asyncio.sleep(0.2)
+            await eventually(outbox_drained, 15, "the letters' events leave the outbox", interval=0.2)
 
         assert restarted.terminate() == 0, restarted.log_tail()
 

@@ -54,7 +54,8 @@ async def stream_events(url: str) -> list[dict[str, Any]]:
     """Every event in ``yzt:events``, read through a client of its own (not the app's)."""
     client = aioredis.from_url(url)
     try:
-        return [orjson.loads(fields[b"event"]) for _id, fields in await client.xrange(EVENT_STREAM)]
+        entries: Any = await client.xrange(EVENT_STREAM)
+        return [orjson.loads(fields[b"event"]) for _id, fields in entries]
     finally:
         await client.aclose()
 

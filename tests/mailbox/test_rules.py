@@ -37,7 +37,7 @@ async def test_duplicates_are_suggested_and_merged(harness: Harness, center) -> 
                                    content="请问租房提取住房公积金需要准备哪些材料，每年可以提取几次？")
     view = await center.get(f"/api/v1/letters/{duplicate['id']}")
     suggestions = {s["id"]: s for s in view.body["suggested_duplicates"]}
-    assert suggestions[original["id"]]["reason"] == "similar_text" and suggestions[original["id"]]["score"] >= 0.6
+    assert suggestions[original["id"]]["reason"] == "similar_text" and suggestions[original["id"]]["score"] >= 0.55
     assert suggestions[unrelated["id"]]["reason"] == "same_writer"
 
     merged = await center.post(f"/api/v1/letters/{duplicate['id']}/merge", {"original_id": original["id"]})
