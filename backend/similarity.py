@@ -22,9 +22,9 @@ from collections.abc import Hashable, Iterable
 from typing import TypeVar
 
 import jieba
+from rapidfuzz import fuzz
 
 import backend.search.segment  # noqa: F401 - configures jieba's dictionary before first use
-from rapidfuzz import fuzz
 
 jieba.setLogLevel(logging.WARNING)
 

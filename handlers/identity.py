@@ -7,8 +7,19 @@ from typing import Any
 from backend.auth.permissions import Permission
 from backend.http.endpoint import endpoint
 from backend.identity import queries, use_cases
-from backend.identity.schemas import (DepartmentIn, DepartmentOut, DepartmentPatch, DepartmentQuery, RefreshIn,
-                                      StaffLoginIn, StaffUserIn, StaffUserPatch, StaffUserQuery, TokenPairOut, UserOut)
+from backend.identity.schemas import (
+    DepartmentIn,
+    DepartmentOut,
+    DepartmentPatch,
+    DepartmentQuery,
+    RefreshIn,
+    StaffLoginIn,
+    StaffUserIn,
+    StaffUserPatch,
+    StaffUserQuery,
+    TokenPairOut,
+    UserOut,
+)
 from handlers.base import StaffHandler
 
 TAGS = ("identity",)

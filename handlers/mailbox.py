@@ -8,9 +8,21 @@ from typing import Any
 from backend.auth.permissions import Permission
 from backend.http.endpoint import endpoint
 from backend.mailbox import queries, statistics, use_cases
-from backend.mailbox.schemas import (DecisionIn, DispatchIn, ExtensionIn, InfoRequestIn, LetterListOut, LetterOut,
-                                     MergeIn, ReasonIn, ReplyIn, ReturnIn, StaffLetterQuery, StatisticsOut,
-                                     StatisticsQuery)
+from backend.mailbox.schemas import (
+    DecisionIn,
+    DispatchIn,
+    ExtensionIn,
+    InfoRequestIn,
+    LetterListOut,
+    LetterOut,
+    MergeIn,
+    ReasonIn,
+    ReplyIn,
+    ReturnIn,
+    StaffLetterQuery,
+    StatisticsOut,
+    StatisticsQuery,
+)
 from handlers.base import StaffHandler
 
 TAGS = ("mailbox",)

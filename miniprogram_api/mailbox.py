@@ -7,8 +7,15 @@ from typing import Any
 from backend.auth.permissions import Permission
 from backend.http.endpoint import endpoint
 from backend.mailbox import queries, use_cases
-from backend.mailbox.schemas import (LetterIn, LetterListOut, LetterOut, MyLetterQuery, PublicLetterQuery, RatingIn,
-                                     SupplyInfoIn)
+from backend.mailbox.schemas import (
+    LetterIn,
+    LetterListOut,
+    LetterOut,
+    MyLetterQuery,
+    PublicLetterQuery,
+    RatingIn,
+    SupplyInfoIn,
+)
 from miniprogram_api.base import CitizenHandler
 
 TAGS = ("mailbox",)

@@ -12,13 +12,12 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import jwt
 
 from backend.auth.revocation import RevocationList
-from datetime import datetime
-
 from backend.clock import UTC, now_stored, to_storage
 from backend.errors import Unauthenticated
 from backend.store.interface import DocumentStore

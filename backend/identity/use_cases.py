@@ -9,9 +9,24 @@ from backend.auth.passwords import hash_password, verify_password
 from backend.auth.permissions import Role
 from backend.auth.tokens import Principal
 from backend.clock import now_stored, to_storage, utcnow
-from backend.errors import Conflict, DuplicateKey, Forbidden, RateLimited, Unauthenticated, ValidationFailed, VersionConflict
-from backend.identity.queries import (DEPARTMENTS, USERS, access_staff_user_by_id, department_out, get_department,
-                                      managed_department_codes, user_out)
+from backend.errors import (
+    Conflict,
+    DuplicateKey,
+    Forbidden,
+    RateLimited,
+    Unauthenticated,
+    ValidationFailed,
+    VersionConflict,
+)
+from backend.identity.queries import (
+    DEPARTMENTS,
+    USERS,
+    access_staff_user_by_id,
+    department_out,
+    get_department,
+    managed_department_codes,
+    user_out,
+)
 from backend.identity.schemas import DepartmentIn, DepartmentPatch, PhoneBindIn, StaffUserIn, StaffUserPatch
 from backend.ids import new_id
 from backend.wechat.errors import WeChatError, login_service_error, phone_number_service_error

@@ -12,8 +12,13 @@ from backend.errors import ValidationFailed
 from backend.identity.queries import subtree_codes
 from backend.mailbox.errors import LetterNotFound
 from backend.mailbox.schemas import LETTER_TYPE_LABELS, RATING_LABELS, LetterType, Rating
-from backend.mailbox.workflow import (CITIZEN_VISIBLE_ACTIONS, DEADLINE_STATES, LETTER_WORKFLOW,
-                                      PUBLIC_STATES, LetterState)
+from backend.mailbox.workflow import (
+    CITIZEN_VISIBLE_ACTIONS,
+    DEADLINE_STATES,
+    LETTER_WORKFLOW,
+    PUBLIC_STATES,
+    LetterState,
+)
 from backend.privacy import mask_name, mask_text
 from backend.similarity import most_similar
 from backend.store.interface import DocumentStore

@@ -16,9 +16,21 @@ from backend.identity.use_cases import SYSTEM
 from backend.mailbox import queries
 from backend.mailbox.errors import CannotMergeIntoItself, ExtensionPending, NoExtensionPending, NotLeadDepartment
 from backend.mailbox.queries import LETTERS, access_letter_for_citizen, access_letter_for_staff
-from backend.mailbox.schemas import (BAD_RATINGS, AddresseeKind, DecisionIn, DispatchIn, ExtensionIn,
-                                     InfoRequestIn, LetterIn, MergeIn, RatingIn, ReasonIn, ReplyIn, ReturnIn,
-                                     SupplyInfoIn)
+from backend.mailbox.schemas import (
+    BAD_RATINGS,
+    AddresseeKind,
+    DecisionIn,
+    DispatchIn,
+    ExtensionIn,
+    InfoRequestIn,
+    LetterIn,
+    MergeIn,
+    RatingIn,
+    ReasonIn,
+    ReplyIn,
+    ReturnIn,
+    SupplyInfoIn,
+)
 from backend.mailbox.workflow import DEADLINE_STATES, LETTER_WORKFLOW, LetterState
 from backend.tracking import next_tracking_number
 from backend.workdays import add_workdays, extend_for_pause, warning_level, workdays_between

@@ -23,10 +23,10 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from backend.errors import DuplicateKey
 from backend.ids import new_id
+from backend.store.checks import check_update
 from backend.store.interface import Document, Filter, Sort, Update
 
 _FIELD_OPS = frozenset({"$in", "$nin", "$ne", "$gt", "$gte", "$lt", "$lte", "$exists"})
-_UPDATE_OPS = frozenset({"$set", "$unset", "$inc", "$push", "$addToSet", "$pull"})
 _SCALARS = (str, int, float, bool, type(None))
 _INDEX_NAME = re.compile(r"index: (\S+)")
 
@@ -60,18 +60,6 @@ def _check_filter(flt: Any) -> None:
                     raise ValueError("range operators take a number or a string")
         elif not isinstance(cond, _SCALARS):
             raise ValueError(f"{key}: filter values are str, int, float, bool or None")
-
-
-def _check_update(update: Any) -> None:
-    if not isinstance(update, dict) or not update:
-        raise ValueError("an update is a non-empty dict of operators")
-    for op, spec in update.items():
-        if op not in _UPDATE_OPS:
-            raise ValueError(f"unsupported update operator {op!r}")
-        if not isinstance(spec, dict) or not spec:
-            raise ValueError(f"{op} takes a non-empty dict of fields")
-        if any(path == "_id" or path.startswith("_id.") for path in spec):
-            raise ValueError("_id cannot be updated")
 
 
 def _names_id(flt: Filter) -> bool:
@@ -151,7 +139,7 @@ class MongoCollection:
 
     async def update_one(self, filter: Filter, update: Update, *, upsert: bool = False) -> bool:
         _check_filter(filter)
-        _check_update(update)
+        check_update(update)
         async with _duplicates(self.name):
             result = await self._c.update_one(
                 filter, _upsert_update(filter, update) if upsert else update, upsert=upsert)
@@ -159,7 +147,7 @@ class MongoCollection:
 
     async def update_many(self, filter: Filter, update: Update) -> int:
         _check_filter(filter)
-        _check_update(update)
+        check_update(update)
         async with _duplicates(self.name):
             result = await self._c.update_many(filter, update)
         return result.matched_count
@@ -167,7 +155,7 @@ class MongoCollection:
     async def find_one_and_update(self, filter: Filter, update: Update, *, upsert: bool = False,
                                   sort: Sort | None = None) -> Document | None:
         _check_filter(filter)
-        _check_update(update)
+        check_update(update)
         async with _duplicates(self.name):
             return await self._c.find_one_and_update(
                 filter, _upsert_update(filter, update) if upsert else update, upsert=upsert,

@@ -53,6 +53,7 @@ import orjson
 
 from backend.errors import DuplicateKey, Unavailable
 from backend.ids import new_id
+from backend.store.checks import check_update
 from backend.store.interface import Document, Filter, Sort, Update
 
 log = logging.getLogger(__name__)
@@ -399,20 +400,6 @@ def _apply_update(doc: Document, update: Update) -> None:
                     raise ValueError(f"$pull needs a list at {path!r}")
 
 
-_UPDATE_OPS = frozenset({"$set", "$unset", "$inc", "$push", "$addToSet", "$pull"})
-
-
-def _check_update(update: Update) -> None:
-    if not isinstance(update, dict) or not update:
-        raise ValueError("an update is a non-empty dict of operators")
-    for op, spec in update.items():
-        if op not in _UPDATE_OPS:
-            raise ValueError(f"unsupported update operator {op!r}")
-        if not isinstance(spec, dict) or not spec:
-            raise ValueError(f"{op} takes a non-empty dict of fields")
-        for path in spec:
-            if path == "_id" or path.startswith("_id."):
-                raise ValueError("_id cannot be updated")
 
 
 def _seed(flt: Filter, doc: Document) -> Document:
@@ -840,20 +827,20 @@ class SQLiteCollection:
             self._store._note_arrays(self.name, doc)
 
     async def update_one(self, filter: Filter, update: Update, *, upsert: bool = False) -> bool:
-        _check_update(update)
+        check_update(update)
         changed = await self._store._call(self._store._write, self.name, self._update_sync,
                                           filter, update, upsert, None, 1)
         return bool(changed)
 
     async def update_many(self, filter: Filter, update: Update) -> int:
-        _check_update(update)
+        check_update(update)
         changed = await self._store._call(self._store._write, self.name, self._update_sync,
                                           filter, update, False, None, None)
         return len(changed)
 
     async def find_one_and_update(self, filter: Filter, update: Update, *, upsert: bool = False,
                                   sort: Sort | None = None) -> Document | None:
-        _check_update(update)
+        check_update(update)
         changed = await self._store._call(self._store._write, self.name, self._update_sync,
                                           filter, update, upsert, sort, 1)
         return changed[0] if changed else None

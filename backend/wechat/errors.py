@@ -10,9 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from backend.errors import (
-    Forbidden, RateLimited, ServiceError, Unauthenticated, Unavailable, ValidationFailed,
-)
+from backend.errors import Forbidden, RateLimited, ServiceError, Unauthenticated, Unavailable, ValidationFailed
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,17 @@ from backend.config import Settings
 from backend.errors import Forbidden, RateLimited, Unauthenticated, Unavailable, ValidationFailed
 from backend.wechat.client import WeChatClient
 from backend.wechat.errors import (
-    AccessTokenInvalid, InvalidArgument, InvalidCode, NoSubscription, NotFollower, ServiceWindowClosed,
-    UserBlocked, WeChatError, WeChatRateLimited, WeChatUnavailable, login_service_error,
+    AccessTokenInvalid,
+    InvalidArgument,
+    InvalidCode,
+    NoSubscription,
+    NotFollower,
+    ServiceWindowClosed,
+    UserBlocked,
+    WeChatError,
+    WeChatRateLimited,
+    WeChatUnavailable,
+    login_service_error,
     phone_number_service_error,
 )
 from backend.wechat.fake_server import FakeWeChat
