@@ -15,6 +15,7 @@ from contextlib import suppress
 import orjson
 import redis.asyncio as aioredis
 
+from backend.errors import Unavailable
 from backend.events import EVENT_STREAM, OUTBOX_FIELD, PENDING_FIELD, SEQUENCE_FIELD
 from backend.store.interface import DocumentStore
 
@@ -86,6 +87,8 @@ class OutboxRelay:
                 if self.healthy:
                     log.warning("outbox relay: Redis unavailable (%s); events wait in the store", exc)
                 self.healthy = False
+                backoff = min(backoff * 2, MAX_RETRY_INTERVAL)
+            except Unavailable:  # the store said why, once; events wait where they are
                 backoff = min(backoff * 2, MAX_RETRY_INTERVAL)
             except Exception:
                 log.exception("outbox relay failed; retrying")

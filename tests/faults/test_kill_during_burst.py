@@ -18,8 +18,18 @@ import pytest
 
 from backend.wechat.fake_server import FakeWeChat
 from tests.conftest import ApiClient, Response
-from tests.faults.conftest import (Server, all_my_letters, citizen_token, eventually, fake_settings, integrity, letter,
-                                   new_key, store_rows, stored_letters)
+from tests.faults.conftest import (
+    Server,
+    all_my_letters,
+    citizen_token,
+    eventually,
+    fake_settings,
+    integrity,
+    letter,
+    new_key,
+    store_rows,
+    stored_letters,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -22,8 +22,19 @@ import pytest
 from backend.store.factory import SQLITE_FILENAME
 from backend.wechat.fake_server import FakeWeChat
 from tests.conftest import ApiClient
-from tests.faults.conftest import (Server, alive, children_of, citizen_token, cmdline, eventually, fake_settings,
-                                   letter, new_key, redis_servers_under, staff_token)
+from tests.faults.conftest import (
+    Server,
+    alive,
+    children_of,
+    citizen_token,
+    cmdline,
+    eventually,
+    fake_settings,
+    letter,
+    new_key,
+    redis_servers_under,
+    staff_token,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -136,8 +147,10 @@ async def test_two_processes_share_the_work_and_stop_cleanly(
             killed_at = time.monotonic()
             during = await asyncio.gather(*(api.get("/healthz") for _ in range(20)))
             assert all(resp.status == 200 for resp in during)
-            await eventually(lambda: len(serving_children(server.pid)) == 2 and first not in serving_children(server.pid),
-                             10, "the parent replaces the killed process")
+            def replaced() -> bool:
+                pids = serving_children(server.pid)
+                return len(pids) == 2 and first not in pids
+            await eventually(replaced, 10, "the parent replaces the killed process")
             replacement = next(pid for pid in serving_children(server.pid) if pid != second)
             async with frozen(second, db):
                 await eventually(answers, 30, "the replacement serves")
