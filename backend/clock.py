@@ -33,7 +33,7 @@ def to_storage(moment: datetime) -> str:
 
 
 def from_storage(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(text)  # 3.11 reads the trailing Z; strptime is ~50x slower
 
 
 def to_api(text_or_moment: str | datetime | None) -> str | None:

@@ -170,7 +170,7 @@ async def run_fanout(settings: Any, scenarios: list[str], notifications: int, pe
     from push.app import start_push
     from push.config import PushConfig
 
-    config = PushConfig(concurrency=concurrency, job_batch=max(200, concurrency * 2), event_batch=20,
+    config = PushConfig(concurrency=concurrency, job_batch=max(200, concurrency * 2), event_batch=20, state_flush_interval=1.0,
                         rates={name: (1_000_000.0, 1_000_000) for name in ("subscribe", "template", "wecom")})
     results: dict[str, Any] = {}
     events_count = max(1, notifications // per_event)
@@ -268,6 +268,33 @@ async def run_broadcast(settings: Any, clients: int, rounds: int) -> dict[str, A
     return {"clients": clients, "connect_s": connect_s, "rounds": latencies}
 
 
+# --- the ceiling: a bare HTTP client against the same fake server ---------------------------------
+
+async def raw_http_ceiling(fake_env: dict[str, str], concurrency: int, requests: int) -> float:
+    """Requests per second of a bare aiohttp client posting subscribe messages to the fake
+    server with ``concurrency`` in flight: what a channel that makes one call per message could
+    reach on this machine if push cost nothing."""
+    import aiohttp
+
+    base = fake_env["YZT_WECHAT_API_BASE"]
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{base}/cgi-bin/stable_token", json={
+                "grant_type": "client_credential", "appid": fake_env["YZT_MP_APPID"],
+                "secret": fake_env["YZT_MP_SECRET"]}) as resp:
+            token = (await resp.json())["access_token"]
+        body = orjson.dumps({"touser": "o-bench", "template_id": "t", "data": {"thing1": {"value": "测试"}}})
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one() -> None:
+            async with gate, session.post(f"{base}/cgi-bin/message/subscribe/send", params={"access_token": token},
+                                          data=body, headers={"Content-Type": "application/json"}) as resp:
+                await resp.read()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(requests)))
+        return requests / (time.perf_counter() - started)
+
+
 # ----------------------------------------------------------------------------------------------
 
 def make_settings(data_dir: Path, fake_env: dict[str, str]) -> Any:
@@ -313,6 +340,11 @@ def main() -> int:
                           f"= {r['per_second']:8,.0f}/s  (events expanded after {r['expanded_s']:.2f} s; "
                           f"failed {r['failed']}, dead {r['dead']}) -> {verdict} the 5,000/s target")
             print(f"  inbox entries written: {results['inbox_entries']:,}")
+            if "subscribe" in results:
+                ceiling = asyncio.run(raw_http_ceiling(fake_env, args.concurrency, 20_000))
+                print(f"  ceiling for one call per message: a bare aiohttp client reaches {ceiling:,.0f} req/s "
+                      f"against the same fake server; push's subscribe fan-out is "
+                      f"{results['subscribe']['per_second'] / ceiling:.2f} of it")
         if "broadcast" in scenarios:
             settings = make_settings(workdir / "broadcast", fake_env)
             result = asyncio.run(run_broadcast(settings, args.clients, args.rounds))

@@ -318,7 +318,7 @@ def prepare_inbox(api: Http, staff: dict[str, str], citizens: list[str], run_id:
         created = expect(status, created, "seed: POST /mp/v1/letters")
         status, data = client.json("POST", f"/api/v1/letters/{created['id']}/dispatch", token=staff["center"],
                                    body={"lead_department": INBOX_DEPARTMENT})
-        expect(status, data, f"seed: POST /api/v1/letters/{{id}}/dispatch")
+        expect(status, data, "seed: POST /api/v1/letters/{id}/dispatch")
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -680,8 +680,8 @@ def _run(args: argparse.Namespace, names: list[str], generator: str, workdir: Pa
     rss_load = rss_mb(server.pid) if server.poll() is None else {}
     missed = any(row.get("verdict") != "PASS" for row in rows if row["status"] == "measured")
     print_table(rows)
-    say(f"\nratio = scenario req/s ÷ mean of the baseline req/s measured just before and just after it; "
-        f"cpu ratio = baseline CPU µs/req ÷ server CPU µs/req (the server with its embedded redis-server).")
+    say("\nratio = scenario req/s ÷ mean of the baseline req/s measured just before and just after it; "
+        "cpu ratio = baseline CPU µs/req ÷ server CPU µs/req (the server with its embedded redis-server).")
     say(f"baseline runs: {', '.join(f'{b.load.rps:,.0f}' for b in baselines)} req/s")
     say(f"server: start {start_seconds:.2f} s; RSS {rss_warm['server_mb']} MB after warm-up, "
         f"{rss_load.get('server_mb', '?')} MB after load (+ embedded redis {rss_load.get('children_mb', '?')} MB)")

@@ -23,10 +23,12 @@ Close codes: 4400 bad message, 4401 not authenticated (or token expired/revoked)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
 import orjson
+import redis.asyncio as aioredis
 import tornado.ioloop
 import tornado.websocket
 
@@ -143,7 +145,12 @@ class LiveSocketHandler(tornado.websocket.WebSocketHandler):
         checker = tornado.ioloop.PeriodicCallback(self._check_token, TOKEN_CHECK_INTERVAL * 1000)
         checker.start()
         self._timers = [checker]
-        replayed = await self._attach_and_replay(principal.user_id, since)
+        try:
+            replayed = await self._attach_and_replay(principal.user_id, since)
+        except (asyncio.TimeoutError, aioredis.RedisError, OSError) as exc:
+            log.warning("live socket: cannot follow %s now: %s", principal.user_id, exc)
+            self._refuse(1011, "unavailable")  # the client reconnects later, with ``since``
+            return
         if not self._closed:
             self._send({"type": "ready", "user_id": principal.user_id, "replayed": replayed})
 

@@ -59,7 +59,7 @@ async def start_push(ctx: "AppContext", config: PushConfig | None = None) -> Non
     log.info("push started: channels %s, %d worker(s) each", ", ".join(config.channels), config.workers_per_channel)
 
 
-async def run_worker(settings: Settings) -> None:
+async def run_worker(settings: Settings, config: PushConfig | None = None) -> None:
     """``yzt worker``: the push service without the HTTP server, until SIGTERM or SIGINT."""
     from backend.bootstrap import bootstrap  # noqa: PLC0415 - bootstrap imports the module registry
 
@@ -67,8 +67,12 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with bootstrap(settings, background=True) as ctx:
-        await start_push(ctx)
-        log.info("yzt worker running")
-        await stop.wait()
-        log.info("yzt worker stopping")
+    try:
+        async with bootstrap(settings, background=True) as ctx:
+            await start_push(ctx, config)
+            log.info("yzt worker running")
+            await stop.wait()
+            log.info("yzt worker stopping")
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

@@ -37,6 +37,7 @@ class PushConfig:
     max_attempts: int = 6
     max_deliveries: int = 10        # an entry reclaimed more often than this is dead-lettered
     retry_poll: float = 1.0         # how often due retries are moved back onto the stream
+    state_flush_interval: float = 0.2  # how often sent/failed states are written onto notifications
     rates: dict[str, tuple[float, int]] = field(default_factory=lambda: dict(DEFAULT_RATES))
     done_ttl: int = 7 * 86400       # how long send records keep redelivered entries from resending
     max_event_age: float = 86400.0  # older events (e.g. a backlog at first start) are not notified

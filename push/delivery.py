@@ -14,7 +14,8 @@ For each chunk of jobs a worker:
 4. in one Lua script (atomic): marks each record, schedules retries (``yzt:push:retry:<channel>``, a sorted
    set moved back onto the stream when due) or dead-letters (``yzt:push:dead``, with the reason),
    counts, acknowledges and deletes the entries (so a stream's length is its backlog);
-5. writes the new states onto the notifications, one write per state.
+5. notes the new states, which a recorder beside the loop writes onto the notifications every
+   ``state_flush_interval``, one write per (state, reason).
 
 Entries read but not acknowledged by a worker that died are taken over by another worker after
 ``min_idle_ms`` (``streams.py``).
@@ -22,11 +23,14 @@ Entries read but not acknowledged by a worker that died are taken over by anothe
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
 from collections import defaultdict
 from typing import TYPE_CHECKING
+
+import orjson
 
 from backend.clock import now_stored
 from backend.notifications import use_cases as inbox
@@ -43,10 +47,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# KEYS: one send record per job. ARGV[1]: lease (ms); ARGV[2]: JSON list of the jobs' entry ids.
 _CLAIM = """
+local entries = cjson.decode(ARGV[2])
 local out = {}
 for i, key in ipairs(KEYS) do
-  local token = 'sending:' .. ARGV[i + 1]
+  local token = 'sending:' .. entries[i]
   local current = redis.call('GET', key)
   if not current then
     redis.call('SET', key, token, 'PX', ARGV[1])
@@ -72,23 +78,22 @@ return #due
 """
 
 # KEYS: stream, retry zset, dead stream, stats hash, then one send record per result.
-# ARGV: group, record TTL, channel, time, n results, n skipped; per result: outcome, reason, job,
-# due (ms, for a retry); then the entry ids to acknowledge and delete.
+# ARGV[1]: JSON {"group", "ttl", "channel", "at", "skipped", "results": [[outcome, reason, job, due
+# (ms, for a retry)], ...], "ack": [entry ids to acknowledge and delete]}.
 _SETTLE = """
-local n = tonumber(ARGV[5])
-local counts = {skipped = tonumber(ARGV[6])}
-for i = 1, n do
-  local base = 6 + (i - 1) * 4
-  local outcome, reason, job, due = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
+local batch = cjson.decode(ARGV[1])
+local counts = {skipped = batch.skipped}
+for i, result in ipairs(batch.results) do
+  local outcome, reason, job, due = result[1], result[2], result[3], result[4]
   local done = KEYS[4 + i]
   if outcome == 'retry' then
     redis.call('DEL', done)
     redis.call('ZADD', KEYS[2], due, job)
     counts['retried'] = (counts['retried'] or 0) + 1
   else
-    redis.call('SET', done, outcome, 'EX', ARGV[2])
+    redis.call('SET', done, outcome, 'EX', batch.ttl)
     if outcome == 'dead' then
-      redis.call('XADD', KEYS[3], '*', 'job', job, 'channel', ARGV[3], 'reason', reason, 'at', ARGV[4])
+      redis.call('XADD', KEYS[3], '*', 'job', job, 'channel', batch.channel, 'reason', reason, 'at', batch.at)
     end
     counts[outcome] = (counts[outcome] or 0) + 1
   end
@@ -96,10 +101,9 @@ end
 for name, count in pairs(counts) do
   if count > 0 then redis.call('HINCRBY', KEYS[4], name, count) end
 end
-local ids = {}
-for j = 7 + n * 4, #ARGV do ids[#ids + 1] = ARGV[j] end
+local ids = batch.ack
 if #ids > 0 then
-  redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
+  redis.call('XACK', KEYS[1], batch.group, unpack(ids))
   redis.call('XDEL', KEYS[1], unpack(ids))
 end
 return #ids
@@ -126,6 +130,25 @@ class ChannelWorker(StreamConsumer):
         self._move_due = ctx.redis.register_script(_MOVE_DUE)
         self._settle_script = ctx.redis.register_script(_SETTLE)
         self._next_retry_check = 0.0
+        self._states: dict[str, tuple[str, str | None]] = {}  # notification id → (state, reason)
+        self._msg_ids: dict[str, str] = {}
+
+    async def run(self) -> None:
+        """The consumer loop, plus its state recorder: writing states to the store runs beside
+        the sends instead of between them (on SQLite it costs more than a WeCom send)."""
+        recorder = asyncio.get_running_loop().create_task(self._record_loop(), name=f"push-{self.channel}-states")
+        try:
+            await super().run()
+        finally:
+            recorder.cancel()
+            await asyncio.gather(recorder, return_exceptions=True)
+            await self.flush_states()
+
+    async def _record_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.state_flush_interval)
+            if self._states or self._msg_ids:
+                await self.flush_states()
 
     async def tick(self) -> None:
         if time.monotonic() >= self._next_retry_check:
@@ -158,7 +181,8 @@ class ChannelWorker(StreamConsumer):
 
     async def deliver(self, chunk: list[tuple[bytes, Job]]) -> None:
         verdicts = await self._claim(keys=[keys.done(self.channel, job.notification_id) for _, job in chunk],
-                                     args=[self.config.send_lease_ms, *(entry_id for entry_id, _ in chunk)])
+                                     args=[self.config.send_lease_ms,
+                                           orjson.dumps([entry_id.decode() for entry_id, _ in chunk])])
         to_send: dict[str, bytes] = {}
         finished: list[bytes] = []
         for (entry_id, job), verdict in zip(chunk, verdicts):
@@ -171,44 +195,64 @@ class ChannelWorker(StreamConsumer):
         sending = [job for entry_id, job in chunk if to_send.get(job.notification_id) == entry_id]
         results = await self.sender.send(sending) if sending else []
         await self._settle(results, to_send, finished)
-        await self._record(results)
+        self._record(results)
 
     async def _settle(self, results: list[Result], entries: dict[str, bytes], skipped: list[bytes]) -> None:
         """Mark, schedule, dead-letter, count and acknowledge a chunk in one atomic script."""
         now_ms = int(time.time() * 1000)
         script_keys = [self.stream, keys.retries(self.channel), keys.DEAD, keys.stats(self.channel)]
-        args: list[object] = [self.group, self.config.done_ttl, self.channel, now_stored(), len(results), len(skipped)]
+        rows: list[list[object]] = []
         for result in results:
             job = result.job
             if result.outcome is Outcome.RETRY and job.attempt + 1 >= self.config.max_attempts:
                 result.outcome, result.reason = Outcome.DEAD, f"retries exhausted: {result.reason}"
             script_keys.append(keys.done(self.channel, job.notification_id))
             if result.outcome is Outcome.RETRY:
-                args += ["retry", result.reason, job.next_attempt().encode(), now_ms + self._backoff_ms(job)]
+                rows.append(["retry", result.reason, job.next_attempt().encode().decode(),
+                             now_ms + self._backoff_ms(job)])
             else:
-                args += [result.outcome.value, result.reason, job.encode(), 0]
-        args += [*entries.values(), *skipped]
-        await self._settle_script(keys=script_keys, args=args)
+                rows.append([result.outcome.value, result.reason, job.encode().decode(), 0])
+        batch = {"group": self.group, "ttl": self.config.done_ttl, "channel": self.channel, "at": now_stored(),
+                 "skipped": len(skipped), "results": rows,
+                 "ack": [entry.decode() for entry in (*entries.values(), *skipped)]}
+        await self._settle_script(keys=script_keys, args=[orjson.dumps(batch)])
 
     def _backoff_ms(self, job: Job) -> int:
         delay = min(self.config.retry_max, self.config.retry_base * 2 ** job.attempt)
         return int(delay * (0.5 + random.random() / 2) * 1000)  # jitter: retries of a burst spread out
 
-    async def _record(self, results: list[Result]) -> None:
-        """The notifications' channel states: one write per (state, reason), one per msgid."""
+    def _record(self, results: list[Result]) -> None:
+        """Note the notifications' new channel states (the latest per notification wins, so a
+        retry followed by a success within one flush ends as sent); ``flush_states`` writes them."""
+        for result in results:
+            nid = result.job.notification_id
+            if result.msg_id is not None:
+                self._states.pop(nid, None)
+                self._msg_ids[nid] = result.msg_id
+            elif result.outcome is Outcome.RETRY:
+                self._states[nid] = (ChannelState.QUEUED.value, f"retrying: {result.reason}")
+            else:
+                self._states[nid] = (_STATE_OF[result.outcome].value, result.reason or None)
+
+    async def flush_states(self) -> None:
+        """One write per (state, reason), one per WeChat msgid. After the acknowledgement: the
+        send is done whatever happens here, and the state is informative."""
+        states, self._states = self._states, {}
+        msg_ids, self._msg_ids = self._msg_ids, {}
         groups: dict[tuple[str, str | None], list[str]] = defaultdict(list)
+        for nid, state in states.items():
+            groups[state].append(nid)
         at = now_stored()
         try:
-            for result in results:
-                nid = result.job.notification_id
-                if result.msg_id is not None:
-                    await inbox.set_channel_fields(self.ctx.store, nid, self.channel, {
-                        "state": ChannelState.SENT.value, "msg_id": result.msg_id, "at": at, "reason": None})
-                elif result.outcome is Outcome.RETRY:
-                    groups[(ChannelState.QUEUED.value, f"retrying: {result.reason}")].append(nid)
-                else:
-                    groups[(_STATE_OF[result.outcome].value, result.reason or None)].append(nid)
+            if msg_ids:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for nid, msg_id in msg_ids.items():
+                        pipe.set(keys.msg_id(self.channel, msg_id), nid, ex=keys.MSG_ID_TTL)
+                    await pipe.execute()
+            for nid, msg_id in msg_ids.items():
+                await inbox.set_channel_fields(self.ctx.store, nid, self.channel, {
+                    "state": ChannelState.SENT.value, "msg_id": msg_id, "at": at, "reason": None})
             for (state, reason), ids in groups.items():
                 await inbox.bulk_set_channel_state(self.ctx.store, self.channel, ids, state, reason=reason, at=at)
-        except Exception:  # noqa: BLE001 - the send is done and acknowledged; the state is informative
+        except Exception:  # noqa: BLE001
             log.exception("push %s: could not record channel states", self.channel)

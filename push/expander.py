@@ -41,21 +41,23 @@ log = logging.getLogger(__name__)
 
 
 
+# KEYS: (stream, stats hash) per channel. ARGV[1]: JSON {"jobs": [[k, job], ...], "live": [[channel,
+# message], ...]}: one argument, so the client does not encode thousands of them one by one.
 _ENQUEUE = """
-local m = tonumber(ARGV[1])
+local batch = cjson.decode(ARGV[1])
 local counts = {}
-for i = 0, m - 1 do
-  local k = tonumber(ARGV[2 + i * 2])
-  redis.call('XADD', KEYS[2 * k - 1], '*', 'job', ARGV[3 + i * 2])
+for _, item in ipairs(batch.jobs) do
+  local k = item[1]
+  redis.call('XADD', KEYS[2 * k - 1], '*', 'job', item[2])
   counts[k] = (counts[k] or 0) + 1
 end
 for k, count in pairs(counts) do
   redis.call('HINCRBY', KEYS[2 * k], 'enqueued', count)
 end
-for j = 2 + m * 2, #ARGV, 2 do
-  redis.call('PUBLISH', ARGV[j], ARGV[j + 1])
+for _, item in ipairs(batch.live) do
+  redis.call('PUBLISH', item[1], item[2])
 end
-return m
+return #batch.jobs
 """
 
 
@@ -115,12 +117,9 @@ class EventExpander(StreamConsumer):
         channels = sorted({job.channel for job in jobs})
         index = {channel: position + 1 for position, channel in enumerate(channels)}
         script_keys = [key for channel in channels for key in (keys.stream(channel), keys.stats(channel))]
-        args: list[Any] = [len(jobs)]
-        for job in jobs:
-            args += [index[job.channel], job.encode()]
-        for target, message in live:
-            args += [target, message]
-        await self._enqueue(keys=script_keys, args=args)
+        batch = {"jobs": [[index[job.channel], job.encode().decode()] for job in jobs],
+                 "live": [[target, message.decode()] for target, message in live]}
+        await self._enqueue(keys=script_keys, args=[orjson.dumps(batch)])
 
     async def plan(self, event: dict[str, Any]) -> Plan | None:
         rule = rule_for(str(event.get("type")))

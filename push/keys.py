@@ -25,6 +25,14 @@ def done(channel: str, notification_id: str) -> str:
     return f"yzt:push:done:{channel}:{notification_id}"
 
 
+def msg_id(channel: str, wechat_msg_id: str) -> str:
+    """WeChat's msgid of a sent message → our notification id, until its receipt has had time to come."""
+    return f"yzt:push:msgid:{channel}:{wechat_msg_id}"
+
+
+MSG_ID_TTL = 3 * 86400
+
+
 def bucket(channel: str) -> str:
     return f"yzt:push:rate:{channel}"
 

@@ -4,8 +4,9 @@ The Official Account callback stores receipts in ``wechat_receipts`` and publish
 (``backend/wechat/behaviours.py``). A periodic job here reads the ones it has not seen yet, in
 id order from a cursor kept in Redis:
 
-- ``template`` (TEMPLATESENDJOBFINISH): matched by WeChat's msgid, which the template channel
-  stored on the notification; ``success`` → delivered, anything else → failed with the status.
+- ``template`` (TEMPLATESENDJOBFINISH): matched by WeChat's msgid, which the channel worker
+  keeps in Redis (``keys.msg_id``, 3 days) and on the notification; ``success`` → delivered,
+  anything else → failed with the status.
 - ``subscribe_msg_sent_event``: the send API returns no msgid we can keep, so the receipt is
   matched to the user's latest unconfirmed subscribe message with that template.
 - ``subscribe_msg_change_event`` with ``reject``: the user switched the template off in WeChat's
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from backend.clock import to_storage, utcnow
 from backend.notifications import use_cases as inbox
-from backend.notifications.queries import find_notification_by_msg_id, latest_unconfirmed_subscribe
+from backend.notifications.queries import latest_unconfirmed_subscribe
 from backend.notifications.schemas import Channel, ChannelState
 from push import keys
 from push.config import PushConfig
@@ -69,9 +70,9 @@ class ReceiptApplier:
         kind = receipt.get("kind")
         store = self.ctx.store
         if kind == "template" and receipt.get("msg_id"):
-            doc = await find_notification_by_msg_id(store, Channel.TEMPLATE.value, str(receipt["msg_id"]))
-            if doc is not None:
-                await self._confirm(doc["_id"], Channel.TEMPLATE.value, str(receipt.get("status") or ""),
+            nid = await self.ctx.redis.get(keys.msg_id(Channel.TEMPLATE.value, str(receipt["msg_id"])))
+            if nid is not None:
+                await self._confirm(nid.decode(), Channel.TEMPLATE.value, str(receipt.get("status") or ""),
                                     ok=receipt.get("status") == "success", at=receipt.get("event_time"))
             return
         if kind not in ("subscribe_msg_sent_event", "subscribe_msg_change_event") or not receipt.get("template_id"):

@@ -23,12 +23,13 @@ from backend.privacy import mask_name, mask_text
 from backend.similarity import most_similar
 from backend.store.interface import DocumentStore
 from backend.store.pagination import paginate
-from backend.workdays import warning_level
+from backend.workdays import add_workdays
 
 if TYPE_CHECKING:
     from backend.bootstrap import AppContext
 
 LETTERS = "letters"
+YELLOW_WITHIN_WORKDAYS = 2
 # Suggestions are reviewed by a person, so lean towards showing a reworded duplicate: measured on
 # sample letters, rewordings of one issue score 0.57–0.87 and unrelated letters at most 0.54.
 DUPLICATE_THRESHOLD = 0.55
@@ -55,21 +56,30 @@ async def create_indexes(ctx: "AppContext") -> None:
     await letters.create_index([("tracking_no", 1)], unique=True)
 
 
-def _level(doc: dict[str, Any], now: datetime) -> str | None:
-    if doc["state"] == LetterState.AWAITING_INFO and doc.get("paused_at"):
-        return "paused"
-    if doc["state"] not in DEADLINE_STATES or not doc.get("due_at"):
-        return None
-    return warning_level(from_storage(doc["due_at"]), now)
+class WarningClock:
+    """Warning levels of many letters at one moment: the yellow horizon (2 working days ahead)
+    is computed once, and stored deadlines compare as strings (storage times sort as times)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = to_storage(now)
+        self.horizon = to_storage(add_workdays(now, YELLOW_WITHIN_WORKDAYS))
+
+    def level(self, doc: dict[str, Any]) -> str | None:
+        if doc["state"] == LetterState.AWAITING_INFO and doc.get("paused_at"):
+            return "paused"
+        due = doc.get("due_at")
+        if doc["state"] not in DEADLINE_STATES or not due:
+            return None
+        return "red" if self.now > due else "yellow" if due <= self.horizon else "normal"
 
 
-def letter_summary(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
+def letter_summary(doc: dict[str, Any], clock: WarningClock) -> dict[str, Any]:
     return {
         "id": doc["_id"], "tracking_no": doc["tracking_no"], "type": doc["type"],
         "type_label": LETTER_TYPE_LABELS[LetterType(doc["type"])], "title": doc["title"], "state": doc["state"],
         "state_label": STATE_LABELS[LetterState(doc["state"])], "lead_department": doc.get("lead_department"),
         "created_at": to_api(doc["created_at"]), "due_at": to_api(doc.get("due_at")),
-        "warning_level": _level(doc, now), "round": doc["round"], "version": doc["version"],
+        "warning_level": clock.level(doc), "round": doc["round"], "version": doc["version"],
     }
 
 
@@ -119,9 +129,8 @@ async def letter_for_citizen(store: DocumentStore, doc: dict[str, Any]) -> dict[
 
 
 async def letter_for_staff(ctx: "AppContext", doc: dict[str, Any], *, viewer: Principal) -> dict[str, Any]:
-    now = utcnow()
     out = {
-        **letter_summary(doc, now),
+        **letter_summary(doc, WarningClock(utcnow())),
         "content": doc["content"], "addressee": doc["addressee"], "attachments": doc["attachments"],
         "public": doc["public"], "contact_phone": doc.get("contact_phone"), "writer_name": doc.get("writer_name"),
         "citizen_id": doc["citizen_id"], "co_departments": doc.get("co_departments", []),
@@ -201,10 +210,10 @@ async def access_letter_for_citizen(store: DocumentStore, actor: Principal, lett
 async def list_my_letters(store: DocumentStore, actor: Principal, *, limit: int, cursor: str | None) -> dict[str, Any]:
     docs, next_cursor = await paginate(store.collection(LETTERS), {"citizen_id": actor.user_id},
                                        sort=[("_id", -1)], limit=limit, cursor=cursor)
-    now = utcnow()
+    clock = WarningClock(utcnow())
     items = []
     for doc in docs:
-        summary = letter_summary(doc, now)
+        summary = letter_summary(doc, clock)
         state = CITIZEN_STATE.get(LetterState(doc["state"]), LetterState(doc["state"]))
         summary.update(state=state.value, state_label=STATE_LABELS[state], warning_level=None,
                        lead_department=None)
@@ -234,8 +243,8 @@ async def list_staff_letters(store: DocumentStore, actor: Principal, *, states: 
         filter_["state"] = states[0] if len(states) == 1 else {"$in": states}
     docs, next_cursor = await paginate(store.collection(LETTERS), filter_, sort=[("_id", -1)], limit=limit,
                                        cursor=cursor)
-    now = utcnow()
-    return {"items": [letter_summary(doc, now) for doc in docs], "next_cursor": next_cursor}
+    clock = WarningClock(utcnow())
+    return {"items": [letter_summary(doc, clock) for doc in docs], "next_cursor": next_cursor}
 
 
 # --- public disclosure -------------------------------------------------------------------

@@ -94,11 +94,6 @@ async def existing_notifications(store: DocumentStore, ids: list[str]) -> dict[s
     return {doc["_id"]: doc for doc in docs}
 
 
-async def find_notification_by_msg_id(store: DocumentStore, channel: str, msg_id: str) -> Document | None:
-    return await store.collection(NOTIFICATIONS).find_one({f"channels.{channel}.msg_id": msg_id},
-                                                          projection=["_id", "channels"])
-
-
 async def latest_unconfirmed_subscribe(store: DocumentStore, user_id: str, template_id: str) -> Document | None:
     """The last subscribe message sent to the user with this template and not yet confirmed:
     what a ``subscribe_msg_sent_event`` receipt refers to (the API gives us no msgid to match)."""

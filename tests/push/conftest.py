@@ -27,7 +27,7 @@ TEMPLATE_SEND = "/cgi-bin/message/template/send"
 WECOM_SEND = "/cgi-bin/message/send"
 
 FAST = PushConfig(block_ms=50, reclaim_interval=0.2, min_idle_ms=300, send_lease_ms=2000, retry_base=0.05,
-                  retry_max=0.2, max_attempts=3, retry_poll=0.05, receipts_interval=0.1, receipts_lag=0.0,
+                  retry_max=0.2, max_attempts=3, retry_poll=0.05, state_flush_interval=0.02, receipts_interval=0.1, receipts_lag=0.0,
                   rates={"subscribe": (10_000.0, 10_000), "template": (10_000.0, 10_000), "wecom": (10_000.0, 10_000)})
 
 
