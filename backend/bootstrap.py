@@ -22,6 +22,7 @@ from backend.files.factory import open_file_store
 from backend.files.interfaces import FileStore
 from backend.http.idempotency import IdempotencyStore
 from backend.http.metrics import HttpMetrics
+from backend.identity.directory import DepartmentNames
 from backend.outbox import OutboxRelay
 from backend.rediskit.embedded import EmbeddedRedis
 from backend.search.factory import open_search
@@ -54,6 +55,7 @@ class AppContext:
     wechat_tokens: TokenProvider
     wechat: WeChatClient
     oa_callback: OfficialAccountCallback
+    department_names: DepartmentNames
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
@@ -113,6 +115,7 @@ async def bootstrap(settings: Settings, *, redis_url: str | None = None,
             metrics=HttpMetrics(), relay=OutboxRelay(store=store, redis=redis, collections=[]),
             files=open_file_store(settings, store), search=open_search(store),
             http_session=session, wechat_tokens=wechat_tokens, wechat=wechat, oa_callback=oa_callback,
+            department_names=DepartmentNames(store),
         )
         stack.push_async_callback(ctx.cancel_tasks)
         await tokens.create_indexes()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 UTC = timezone.utc
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -40,8 +41,15 @@ def to_api(text_or_moment: str | datetime | None) -> str | None:
     """API form: ISO 8601 in Beijing time, e.g. 2026-11-22T10:00:00+08:00."""
     if text_or_moment is None:
         return None
-    moment = from_storage(text_or_moment) if isinstance(text_or_moment, str) else text_or_moment
-    return moment.astimezone(CHINA).isoformat(timespec="seconds")
+    if isinstance(text_or_moment, str):
+        return _stored_to_api(text_or_moment)
+    return text_or_moment.astimezone(CHINA).isoformat(timespec="seconds")
+
+
+@lru_cache(maxsize=65536)
+def _stored_to_api(text: str) -> str:
+    # Lists show the same stored times page after page: convert each once.
+    return from_storage(text).astimezone(CHINA).isoformat(timespec="seconds")
 
 
 def now_stored() -> str:

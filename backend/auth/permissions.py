@@ -65,7 +65,14 @@ def roles_holding(permission: Permission) -> frozenset[Role]:
     return frozenset(role for role, held in ROLE_PERMISSIONS.items() if permission in held)
 
 
+def permissions_of(roles: tuple[str, ...] | list[str]) -> frozenset[Permission]:
+    """Everything the roles hold together; unknown role names hold nothing."""
+    held: set[Permission] = set()
+    for role in roles:
+        if role in Role._value2member_map_:
+            held |= ROLE_PERMISSIONS[Role(role)]
+    return frozenset(held)
+
+
 def holds(roles: tuple[str, ...] | list[str], permission: Permission) -> bool:
-    if permission is Permission.PUBLIC:
-        return True
-    return any(permission in ROLE_PERMISSIONS.get(Role(r), ()) for r in roles if r in Role._value2member_map_)
+    return permission is Permission.PUBLIC or permission in permissions_of(roles)

@@ -17,6 +17,7 @@ from typing import Any
 
 import jwt
 
+from backend.auth.permissions import Permission, permissions_of
 from backend.auth.revocation import RevocationList
 from backend.clock import UTC, now_stored, to_storage
 from backend.errors import Unauthenticated
@@ -39,6 +40,10 @@ class Principal:
     jti: str
     issued_at: float
     expires_at: float
+    permissions: frozenset[Permission] = frozenset()  # what the roles hold, resolved once per token
+
+    def may(self, permission: Permission) -> bool:
+        return permission is Permission.PUBLIC or permission in self.permissions
 
 
 class TokenExpired(Unauthenticated):
@@ -93,9 +98,11 @@ class TokenService:
             raise TokenExpired() from None
         except jwt.PyJWTError:
             raise TokenInvalid() from None
-        return Principal(user_id=claims["sub"], audience=audience, roles=tuple(claims.get("roles", ())),
+        roles = tuple(claims.get("roles", ()))
+        return Principal(user_id=claims["sub"], audience=audience, roles=roles,
                          department=claims.get("dept"), family=claims.get("fam", ""), jti=claims["jti"],
-                         issued_at=float(claims["iat"]), expires_at=float(claims["exp"]))
+                         issued_at=float(claims["iat"]), expires_at=float(claims["exp"]),
+                         permissions=permissions_of(roles))
 
     async def issue_pair(self, user: dict[str, Any], audience: str, family: str | None = None) -> dict[str, Any]:
         """A new access token and refresh token; ``family`` continues a session on refresh."""

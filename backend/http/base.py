@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import orjson
 import tornado.web
 
-from backend.auth.permissions import Permission, holds
+from backend.auth.permissions import Permission
 from backend.auth.tokens import Principal
 from backend.errors import Forbidden, PayloadTooLarge, ServiceError, Unauthenticated, ValidationFailed
 from backend.http.endpoint import HTTP_METHODS, EndpointSpec, spec_of
@@ -90,7 +90,7 @@ class JsonHandler(tornado.web.RequestHandler):
         if spec.permission is not Permission.PUBLIC:
             self.principal = self.authenticate()
             self.current_user = self.principal
-            if not holds(self.principal.roles, spec.permission):
+            if not self.principal.may(spec.permission):
                 raise Forbidden()
         limit = self.ctx.settings.max_upload_bytes if spec.upload else self.ctx.settings.max_body_bytes
         if len(self.request.body) > limit:

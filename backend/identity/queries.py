@@ -8,6 +8,7 @@ from backend.auth.permissions import Role
 from backend.auth.tokens import Principal
 from backend.clock import to_api
 from backend.errors import NotFound
+from backend.identity.directory import DepartmentNames
 from backend.privacy import mask_phone
 from backend.store.interface import DocumentStore
 from backend.store.pagination import paginate
@@ -61,14 +62,13 @@ async def list_departments(store: DocumentStore, parent: str | None) -> dict[str
     return {"items": [department_out(doc) for doc in docs], "next_cursor": None}
 
 
-async def get_me(store: DocumentStore, principal: Principal) -> dict[str, Any]:
+async def get_me(store: DocumentStore, names: DepartmentNames, principal: Principal) -> dict[str, Any]:
     doc = await store.collection(USERS).find_one({"_id": principal.user_id})
     if doc is None:
         raise UserNotFound()
     out = user_out(doc)
     if doc.get("department"):
-        department = await store.collection(DEPARTMENTS).find_one({"_id": doc["department"]}, projection=["name"])
-        out["department_name"] = department["name"] if department else None
+        out["department_name"] = await names.get(doc["department"])
     return out
 
 

@@ -230,6 +230,7 @@ async def do_update_department(ctx: "AppContext", code: str, data: DepartmentPat
                                                   {"$set": change, "$inc": {"version": 1}})
     if after is None:
         raise VersionConflict()
+    ctx.department_names.forget(code)
     if new_path != doc["path"]:
         old_depth = len(doc["path"])
         for child in await departments.find({"path": code, "_id": {"$ne": code}}):

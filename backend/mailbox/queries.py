@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from backend.auth.permissions import Role
 from backend.auth.tokens import Principal
-from backend.clock import from_storage, to_api, to_storage, utcnow
+from backend.clock import CHINA, from_storage, to_api, to_storage, utcnow
 from backend.errors import ValidationFailed
 from backend.identity.queries import subtree_codes
 from backend.mailbox.errors import LetterNotFound
@@ -56,13 +57,19 @@ async def create_indexes(ctx: "AppContext") -> None:
     await letters.create_index([("tracking_no", 1)], unique=True)
 
 
+@lru_cache(maxsize=8)
+def _yellow_horizon(today: date) -> str:
+    """The end of the 2nd working day after ``today`` (Beijing): it depends on the date only."""
+    return to_storage(add_workdays(datetime.combine(today, time(12), tzinfo=CHINA), YELLOW_WITHIN_WORKDAYS))
+
+
 class WarningClock:
     """Warning levels of many letters at one moment: the yellow horizon (2 working days ahead)
     is computed once, and stored deadlines compare as strings (storage times sort as times)."""
 
     def __init__(self, now: datetime) -> None:
         self.now = to_storage(now)
-        self.horizon = to_storage(add_workdays(now, YELLOW_WITHIN_WORKDAYS))
+        self.horizon = _yellow_horizon(now.astimezone(CHINA).date())
 
     def level(self, doc: dict[str, Any]) -> str | None:
         if doc["state"] == LetterState.AWAITING_INFO and doc.get("paused_at"):
@@ -71,6 +78,11 @@ class WarningClock:
         if doc["state"] not in DEADLINE_STATES or not due:
             return None
         return "red" if self.now > due else "yellow" if due <= self.horizon else "normal"
+
+
+# The fields a list item needs: lists read only these (not contents and histories).
+SUMMARY_FIELDS = ["tracking_no", "type", "title", "state", "lead_department", "created_at", "due_at", "paused_at",
+                  "round", "version"]
 
 
 def letter_summary(doc: dict[str, Any], clock: WarningClock) -> dict[str, Any]:
@@ -209,7 +221,7 @@ async def access_letter_for_citizen(store: DocumentStore, actor: Principal, lett
 
 async def list_my_letters(store: DocumentStore, actor: Principal, *, limit: int, cursor: str | None) -> dict[str, Any]:
     docs, next_cursor = await paginate(store.collection(LETTERS), {"citizen_id": actor.user_id},
-                                       sort=[("_id", -1)], limit=limit, cursor=cursor)
+                                       sort=[("_id", -1)], limit=limit, cursor=cursor, projection=SUMMARY_FIELDS)
     clock = WarningClock(utcnow())
     items = []
     for doc in docs:
@@ -242,7 +254,7 @@ async def list_staff_letters(store: DocumentStore, actor: Principal, *, states: 
     elif states:
         filter_["state"] = states[0] if len(states) == 1 else {"$in": states}
     docs, next_cursor = await paginate(store.collection(LETTERS), filter_, sort=[("_id", -1)], limit=limit,
-                                       cursor=cursor)
+                                       cursor=cursor, projection=SUMMARY_FIELDS)
     clock = WarningClock(utcnow())
     return {"items": [letter_summary(doc, clock) for doc in docs], "next_cursor": next_cursor}
 

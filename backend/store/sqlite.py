@@ -426,10 +426,28 @@ def _array_paths(node: dict[str, Any], prefix: str, found: set[str]) -> set[str]
     return found
 
 
-def _project(doc: Document, projection: list[str] | None) -> Document:
-    if projection is None:
-        return doc
-    return {key: doc[key] for key in ("_id", *projection) if key in doc}
+def _json_path_literal(field: str) -> str:
+    if not field.replace("_", "a").isalnum():
+        raise ValueError(f"projection fields are plain top-level names, got {field!r}")
+    return f"'$.{field}'"
+
+
+def _projected_fields(projection: list[str] | None) -> tuple[str, ...] | None:
+    return None if projection is None else tuple(field for field in projection if field != "_id")
+
+
+def _row_document(row: Any, fields: tuple[str, ...] | None) -> Document:
+    """A row of ``_find_sync``: the whole document, or ``_id`` and the projected fields
+    (a missing field is absent, an explicit null is None, as in MongoDB)."""
+    if fields is None:
+        return orjson.loads(row[0])
+    doc: Document = {"_id": row[0]}
+    loads = orjson.loads
+    for index, field in enumerate(fields, 1):
+        value = row[index]
+        if value is not None:
+            doc[field] = loads(value)
+    return doc
 
 
 def _typed(value: Any, json_type: str) -> Any:
@@ -749,22 +767,28 @@ class SQLiteCollection:
     # --- reads -------------------------------------------------------------------------------
 
     async def find_one(self, filter: Filter, *, projection: list[str] | None = None) -> Document | None:
-        rows = await self._store._call(self._find_sync, filter, None, 0, 1)
-        return _project(orjson.loads(rows[0][0]), projection) if rows else None
+        rows = await self._store._call(self._find_sync, filter, None, 0, 1, projection)
+        return _row_document(rows[0], _projected_fields(projection)) if rows else None
 
     async def find(self, filter: Filter, *, sort: Sort | None = None, skip: int = 0,
                    limit: int | None = None, projection: list[str] | None = None) -> list[Document]:
         _check_window(skip, limit)
         if limit == 0:
             return []
-        rows = await self._store._call(self._find_sync, filter, sort, skip, limit)
-        return [_project(orjson.loads(row[0]), projection) for row in rows]
+        rows = await self._store._call(self._find_sync, filter, sort, skip, limit, projection)
+        fields = _projected_fields(projection)
+        return [_row_document(row, fields) for row in rows]
 
-    def _find_sync(self, flt: Filter, sort: Sort | None, skip: int, limit: int | None) -> list[Any]:
+    def _find_sync(self, flt: Filter, sort: Sort | None, skip: int, limit: int | None,
+                   projection: list[str] | None = None) -> list[Any]:
         order = _order_by(sort)
+        # A projection is read in SQL, field by field: a list page then parses a few small
+        # values per document instead of whole documents with their histories.
+        columns = "doc" if projection is None else ", ".join(
+            ["_id", *(f"doc -> {_json_path_literal(field)}" for field in projection if field != "_id")])
 
         def build(condition: str, params: list[Any]) -> str:
-            sql = f"SELECT doc FROM {self._table} WHERE {condition}{order}"
+            sql = f"SELECT {columns} FROM {self._table} WHERE {condition}{order}"
             if limit is not None or skip:
                 params.append(-1 if limit is None else limit)
                 sql += f" LIMIT ?{len(params)}"
