@@ -55,6 +55,7 @@ class AppContext:
     wechat_tokens: TokenProvider
     wechat: WeChatClient
     oa_callback: OfficialAccountCallback
+    oa_behaviours: DefaultBehaviours
     department_names: DepartmentNames
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -115,6 +116,7 @@ async def bootstrap(settings: Settings, *, redis_url: str | None = None,
             metrics=HttpMetrics(), relay=OutboxRelay(store=store, redis=redis, collections=[]),
             files=open_file_store(settings, store), search=open_search(store),
             http_session=session, wechat_tokens=wechat_tokens, wechat=wechat, oa_callback=oa_callback,
+            oa_behaviours=behaviours,
             department_names=DepartmentNames(store),
         )
         stack.push_async_callback(ctx.cancel_tasks)

@@ -33,12 +33,14 @@ async def do_add_keyword_reply(ctx: "AppContext", data: KeywordReplyIn, *, actin
            "created_by": acting_user.user_id, "created_at": now_stored()}
     if await ctx.store.collection(OA_CONFIG).find_one({"_id": reply_id}) is None:
         await ctx.store.collection(OA_CONFIG).insert_one(doc)
+    ctx.oa_behaviours.config_changed()
     return keyword_out(doc)
 
 
 async def do_delete_keyword_reply(ctx: "AppContext", reply_id: str, *, acting_user: Principal) -> None:
     if not await ctx.store.collection(OA_CONFIG).delete_one({"_id": reply_id, "kind": "keyword"}):
         raise NotFound("关键词回复不存在", code="keyword_reply_not_found")
+    ctx.oa_behaviours.config_changed()
 
 
 async def do_set_fixed_reply(ctx: "AppContext", kind: Literal["welcome", "default"], data: FixedReplyIn, *,
@@ -46,6 +48,7 @@ async def do_set_fixed_reply(ctx: "AppContext", kind: Literal["welcome", "defaul
     await ctx.store.collection(OA_CONFIG).update_one(
         {"_id": kind}, {"$set": {"kind": kind, "text": data.text, "updated_by": acting_user.user_id,
                                  "updated_at": now_stored()}}, upsert=True)
+    ctx.oa_behaviours.config_changed()
     return {"kind": kind, "text": data.text}
 
 
@@ -65,6 +68,7 @@ async def do_save_menu(ctx: "AppContext", data: MenuIn, *, acting_user: Principa
     for button in clicks:
         await config.update_one({"_id": f"click:{button.key}"},
                                 {"$set": {"kind": "click", "key": button.key, "text": button.reply}}, upsert=True)
+    ctx.oa_behaviours.config_changed()
     return menu
 
 

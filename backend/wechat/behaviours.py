@@ -16,7 +16,9 @@ Collections:
 from __future__ import annotations
 
 import logging
+import time
 import unicodedata
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -42,11 +44,34 @@ _RECEIPT_EVENTS = {
 class DefaultBehaviours:
     """``responder`` for ``OfficialAccountCallback``: ``await behaviours(message)``."""
 
-    def __init__(self, *, store: DocumentStore) -> None:
+    def __init__(self, *, store: DocumentStore, config_ttl: float = 5.0) -> None:
         self._followers = store.collection("wechat_followers")
         self._locations = store.collection("wechat_locations")
         self._receipts = store.collection("wechat_receipts")
         self._config = store.collection("oa_config")
+        self._config_ttl = config_ttl
+        self._snapshot: tuple[float, _Config] | None = None
+
+    def config_changed(self) -> None:
+        """The administrators changed the replies in this process: use them from the next message.
+        Other processes pick them up within ``config_ttl`` seconds."""
+        self._snapshot = None
+
+    async def _settings(self) -> "_Config":
+        """The administrators' configuration, cached briefly: every message needs some of it."""
+        cached = self._snapshot
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        config = _Config()
+        for doc in await self._config.find({"kind": {"$in": ["keyword", "click", "welcome", "default"]}}):
+            if doc["kind"] == "keyword":
+                config.keywords.append((_normalise(str(doc.get("keyword", ""))), doc))
+            elif doc["kind"] == "click":
+                config.clicks[str(doc.get("key"))] = str(doc.get("text", ""))
+            elif doc.get("text"):
+                config.fixed[doc["kind"]] = str(doc["text"])
+        self._snapshot = (time.monotonic() + self._config_ttl, config)
+        return config
 
     async def create_indexes(self) -> None:
         await self._locations.create_index([("openid", 1)])
@@ -102,11 +127,11 @@ class DefaultBehaviours:
         log.info("follower left; deleted %d location records", removed)
 
     async def _click(self, message: BaseMessage) -> BaseReply | None:
-        doc = await self._config.find_one({"kind": "click", "key": message.key})
-        if doc is None:
+        text = (await self._settings()).clicks.get(str(message.key))
+        if text is None:
             log.info("menu key %r has no configured reply", message.key)
             return None
-        return _text(message, doc["text"])
+        return _text(message, text)
 
     async def _store_location(self, message: BaseMessage) -> None:
         await self._locations.insert_one({
@@ -130,8 +155,7 @@ class DefaultBehaviours:
 
     async def _keyword_reply(self, content: str) -> str:
         text = _normalise(content)
-        rules = [(_normalise(str(rule.get("keyword", ""))), rule)
-                 for rule in await self._config.find({"kind": "keyword"})]
+        rules = (await self._settings()).keywords
         for keyword, rule in rules:
             if rule.get("match", "exact") == "exact" and keyword == text:
                 return str(rule["text"])
@@ -142,8 +166,14 @@ class DefaultBehaviours:
         return await self._configured("default", DEFAULT_TEXT)
 
     async def _configured(self, kind: str, fallback: str) -> str:
-        doc = await self._config.find_one({"kind": kind})
-        return str(doc["text"]) if doc is not None and doc.get("text") else fallback
+        return (await self._settings()).fixed.get(kind, fallback)
+
+
+@dataclass
+class _Config:
+    keywords: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    clicks: dict[str, str] = field(default_factory=dict)
+    fixed: dict[str, str] = field(default_factory=dict)  # welcome, default
 
 
 def _normalise(text: str) -> str:

@@ -32,14 +32,16 @@ async def store(tmp_path: Path) -> AsyncIterator[DocumentStore]:
 class OA:
     """The callback with the default behaviours, and WeChat pushing to it."""
 
-    def __init__(self, callback: OfficialAccountCallback, sim: WeChatSim, store: DocumentStore) -> None:
-        self.callback, self.sim, self.store = callback, sim, store
+    def __init__(self, callback: OfficialAccountCallback, behaviours: DefaultBehaviours, sim: WeChatSim,
+                 store: DocumentStore) -> None:
+        self.callback, self.behaviours, self.sim, self.store = callback, behaviours, sim, store
 
     async def push(self, xml: str) -> dict[str, str] | str:
         return self.sim.read_reply(await self.callback.handle_post(*self.sim.request(xml, "safe")))
 
     async def configure(self, **doc: Any) -> None:
         await self.store.collection("oa_config").insert_one({"_id": new_id(), **doc})
+        self.behaviours.config_changed()  # as the admin use cases do
 
     async def docs(self, collection: str, **filter: Any) -> list[dict[str, Any]]:
         return await self.store.collection(collection).find(filter)
@@ -51,7 +53,7 @@ async def oa(settings: Settings, redis: aioredis.Redis, client: WeChatClient, si
     behaviours = DefaultBehaviours(store=store)
     await behaviours.create_indexes()
     callback = OfficialAccountCallback(settings=settings, redis=redis, client=client, responder=behaviours)
-    yield OA(callback, sim, store)
+    yield OA(callback, behaviours, sim, store)
     await callback.aclose()
 
 
