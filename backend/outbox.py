@@ -61,11 +61,15 @@ class OutboxRelay:
                                       maxlen=STREAM_MAX_LEN, approximate=True)
                         await pipe.execute()
                     published += len(events)
-                ids = [event["id"] for event in events]
-                await collection.update_one({"_id": doc["_id"]}, {"$pull": {OUTBOX_FIELD: {"id": {"$in": ids}}}})
-                # Clear the flag only if no new event arrived meanwhile.
-                await collection.update_one({"_id": doc["_id"], SEQUENCE_FIELD: doc.get(SEQUENCE_FIELD)},
-                                            {"$unset": {PENDING_FIELD: ""}})
+                # One write in the common case: empty the outbox if no event arrived meanwhile
+                # (the sequence is unchanged); otherwise remove just the events sent.
+                emptied = await collection.update_one(
+                    {"_id": doc["_id"], SEQUENCE_FIELD: doc.get(SEQUENCE_FIELD)},
+                    {"$set": {OUTBOX_FIELD: []}, "$unset": {PENDING_FIELD: ""}})
+                if not emptied:
+                    ids = [event["id"] for event in events]
+                    await collection.update_one({"_id": doc["_id"]},
+                                                {"$pull": {OUTBOX_FIELD: {"id": {"$in": ids}}}})
         return published
 
     async def run(self) -> None:

@@ -62,15 +62,16 @@ class IdempotencyStore:
                 {"field": "Idempotency-Key", "message": f"长度应为 1 到 {MAX_KEY_LENGTH} 个可打印字符"}]})
         record_id = hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()
         body_hash = hashlib.sha256(body).hexdigest()
+        fresh = {"_id": record_id, "body_hash": body_hash, "state": "pending", "reserved_id": new_id(),
+                 "lease_until": to_storage(utcnow() + LEASE), "created_at": now_stored()}
         for _attempt in range(3):
+            try:  # the common case, a new key, costs one write
+                return Claim(await self._records.insert_one(fresh), replay=False)
+            except DuplicateKey:
+                pass
             record = await self._records.find_one({"_id": record_id})
             if record is None:
-                fresh = {"_id": record_id, "body_hash": body_hash, "state": "pending", "reserved_id": new_id(),
-                         "lease_until": to_storage(utcnow() + LEASE), "created_at": now_stored()}
-                try:
-                    return Claim(await self._records.insert_one(fresh), replay=False)
-                except DuplicateKey:
-                    continue
+                continue  # released and removed meanwhile: claim it afresh
             if record["body_hash"] != body_hash:
                 raise IdempotencyKeyReused()
             if record["state"] == "done":

@@ -87,15 +87,10 @@ async def do_submit_letter(ctx: "AppContext", data: LetterIn, *, acting_user: Pr
     """A new letter with a tracking number, into the mailbox centre's inbox.
 
     ``letter_id`` comes from the request's Idempotency-Key claim: a retry after a crash finds the
-    letter already stored under it and returns it instead of creating a second one.
+    letter already stored under it (the insert refuses the same id) and returns it instead of
+    creating a second one; that retry costs a tracking number, which leaves a harmless gap.
     """
     letters = ctx.store.collection(LETTERS)
-    existing = await letters.find_one({"_id": letter_id})
-    if existing is not None and existing["citizen_id"] == acting_user.user_id:
-        # The first attempt may have died between the insert and the search index: index again
-        # (an upsert), or the letter would never be found by search.
-        await ctx.search.index(LETTERS, letter_id, f"{existing['title']} {existing['content']}")
-        return await queries.letter_for_citizen(ctx.store, existing)
     if data.addressee.kind is not AddresseeKind.MAYOR:
         await get_department(ctx.store, data.addressee.code or "")
     attachments = await resolve_attachments(ctx, data.attachments, owner=acting_user, images_only=True)
@@ -114,10 +109,13 @@ async def do_submit_letter(ctx: "AppContext", data: LetterIn, *, acting_user: Pr
     event = _event(doc, "letter.submitted", acting_user, [CENTER_RECIPIENT])
     try:
         await letters.insert_one(doc_with_events(doc, event))
-    except DuplicateKey:  # the same reserved id, inserted by a concurrent retry
+    except DuplicateKey:  # the same reserved id: stored by an earlier attempt of this request
         stored = await letters.find_one({"_id": letter_id})
         if stored is None or stored["citizen_id"] != acting_user.user_id:
             raise
+        # That attempt may have died between the insert and the search index: index again
+        # (an upsert), or the letter would never be found by search.
+        await ctx.search.index(LETTERS, letter_id, f"{stored['title']} {stored['content']}")
         return await queries.letter_for_citizen(ctx.store, stored)
     ctx.relay.wake()
     await ctx.search.index(LETTERS, letter_id, f"{data.title} {data.content}")
