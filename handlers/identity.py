@@ -48,7 +48,7 @@ class LogoutHandler(StaffHandler):
 class MeHandler(StaffHandler):
     @endpoint(permission=Permission.AUTHENTICATED, summary="当前用户", response=UserOut, tags=TAGS)
     async def get(self) -> dict[str, Any]:
-        return await queries.get_me(self.ctx.store, self.principal)
+        return await queries.get_me(self.ctx.store, self.ctx.department_names, self.principal)
 
 
 class DepartmentsHandler(StaffHandler):

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from backend.http.routes import CODE, ID, Route
-from handlers import files, identity, mailbox, wechat
-from handlers import notifications, websocket
+from handlers import files, identity, mailbox, notifications, websocket, wechat
 
 LETTER = ID.format("letter_id")
 

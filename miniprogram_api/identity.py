@@ -36,7 +36,7 @@ class LogoutHandler(CitizenHandler):
 class MeHandler(CitizenHandler):
     @endpoint(permission=Permission.AUTHENTICATED, summary="当前用户", response=UserOut, tags=TAGS)
     async def get(self) -> dict[str, Any]:
-        return await queries.get_me(self.ctx.store, self.principal)
+        return await queries.get_me(self.ctx.store, self.ctx.department_names, self.principal)
 
 
 class PhoneHandler(CitizenHandler):

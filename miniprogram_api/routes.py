@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from backend.http.routes import ID, Route
-from miniprogram_api import files, identity, mailbox
-from miniprogram_api import notifications
+from miniprogram_api import files, identity, mailbox, notifications
 
 LETTER = ID.format("letter_id")
 
