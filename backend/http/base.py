@@ -181,8 +181,7 @@ class JsonHandler(tornado.web.RequestHandler):
     def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
         if self._claim is not None:
             claim, self._claim = self._claim, None
-            tornado_task = self.ctx.spawn(self.ctx.idempotency.release(claim))
-            del tornado_task
+            self.ctx.spawn(self.ctx.idempotency.release(claim), name="idempotency-release")
         super().send_error(status_code, **kwargs)
 
     def on_finish(self) -> None:

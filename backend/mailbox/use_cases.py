@@ -9,7 +9,7 @@ from backend.attachments.use_cases import resolve_attachments
 from backend.auth.permissions import Role
 from backend.auth.tokens import Principal
 from backend.clock import from_storage, now_stored, to_storage, utcnow
-from backend.errors import DuplicateKey
+from backend.errors import DuplicateKey, InvalidTransition, ServiceError
 from backend.events import doc_with_events, new_event
 from backend.identity.queries import get_department
 from backend.identity.use_cases import SYSTEM
@@ -218,8 +218,8 @@ async def do_merge_letter(ctx: "AppContext", letter_id: str, data: MergeIn, *, a
     original = await access_letter_for_staff(ctx.store, acting_user, data.original_id)
     if original["_id"] == doc["_id"] or original["state"] in (LetterState.MERGED, LetterState.REJECTED):
         raise CannotMergeIntoItself()
-    if doc["state"] not in (LetterState.SUBMITTED, LetterState.RETURNED):
-        await _transition(ctx, doc, "merge", acting_user)  # raises the 409 for this state
+    if LETTER_WORKFLOW.find(doc["state"], "merge") is None:  # refuse before touching the original
+        raise InvalidTransition(details={"state": doc["state"], "action": "merge"})
     letters = ctx.store.collection(LETTERS)
     await letters.update_one({"_id": original["_id"]}, {"$addToSet": {"followers": doc["citizen_id"]}})
     after = await _transition(
@@ -367,6 +367,6 @@ async def do_warn_due_letters(ctx: "AppContext") -> int:
                               events=[_event(doc, "letter.overdue_warning", SYSTEM, [*_lead(doc), CENTER_RECIPIENT],
                                              level=level, due_at=doc["due_at"])])
             emitted += 1
-        except Exception:  # noqa: BLE001 - a letter changed meanwhile is warned on the next run
+        except ServiceError:  # the letter changed meanwhile: the next run sees it as it is now
             continue
     return emitted

@@ -29,8 +29,19 @@ class NotificationNotFound(NotFound):
 
 def notification_id(event_id: str, user_id: str) -> str:
     """Deterministic per (event, recipient): a redelivered event finds its notification already
-    stored instead of creating a second one. 20 hex characters, like every other id."""
-    return hashlib.sha256(f"{event_id}\n{user_id}".encode()).hexdigest()[:20]
+    stored instead of creating a second one.
+
+    20 hex characters like every id: 9 from the event's time (its id is time-sortable; in 16 ms
+    steps, wrapping every 34 years) then 11 from a hash of both ids. Entries of one event thus sit
+    together in the store's key order, so the inserts and the state updates of a large fan-out
+    touch a few recent pages instead of random ones all over the table; 44 hash bits keep a
+    collision between two recipients of one event below one in 10^7 for 1,000 recipients."""
+    digest = hashlib.sha256(f"{event_id}\n{user_id}".encode()).hexdigest()
+    try:
+        moment = int(event_id[:12], 16) >> 4
+    except ValueError:
+        return digest[:20]
+    return f"{moment & 0xFFFFFFFFF:09x}{digest[:11]}"
 
 
 def quota_id(user_id: str, template_id: str) -> str:
