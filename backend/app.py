@@ -26,6 +26,7 @@ from backend.http.routes import Route
 from backend.logs import configure_logging
 from handlers.routes import ROUTES as STAFF_ROUTES
 from miniprogram_api.routes import ROUTES as CITIZEN_ROUTES
+from push.app import start_push
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ async def serve(settings: Settings, *, sockets: list[socket.socket] | None = Non
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with bootstrap(settings, redis_url=redis_url, background=settings.run_workers) as ctx:
+        if settings.run_workers:
+            await start_push(ctx)
         server = http_server(make_app(ctx), settings)
         server.add_sockets(sockets or tornado.netutil.bind_sockets(settings.port, settings.host))
         log.info("yzt serving on http://%s:%s (pid %s)", settings.host, settings.port, os.getpid())

@@ -57,6 +57,7 @@ class AppContext:
     oa_callback: OfficialAccountCallback
     oa_behaviours: DefaultBehaviours
     department_names: DepartmentNames
+    live_hub: Any = None  # push's WebSocket fan-out hub, set by push.fanout when push runs here
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:

@@ -20,6 +20,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=_whole(1, 65535))  # the bounds of YZT_PORT and YZT_PROCESSES
     serve.add_argument("--processes", type=_whole(0, 64), help="serving processes (0 = one per core)")
 
+    commands.add_parser("worker", help="run the outbox relay and push delivery workers only (to scale out)")
+
     commands.add_parser("init-demo", help="create a demo city with one staff account per role")
 
     create = commands.add_parser("create-user", help="create a staff account")
@@ -46,6 +48,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from backend.app import run  # noqa: PLC0415 - keeps `yzt version` fast
 
         run(settings)
+        return 0
+    if args.command == "worker":
+        from backend.logs import configure_logging  # noqa: PLC0415
+        from push.app import run_worker  # noqa: PLC0415
+
+        configure_logging(settings)
+        asyncio.run(run_worker(settings))
         return 0
     if args.command == "init-demo":
         return asyncio.run(_init_demo(settings))

@@ -18,5 +18,7 @@ async def run_every(seconds: float, job: Callable[[], Awaitable[object]], name: 
         except asyncio.CancelledError:
             raise
         except Exception:
+            if asyncio.current_task().cancelling():  # type: ignore[union-attr]  # a library masked the cancel
+                raise asyncio.CancelledError from None
             log.exception("periodic job %s failed", name)
         await asyncio.sleep(seconds)

@@ -7,8 +7,17 @@ from typing import Any
 from backend.auth.permissions import Permission
 from backend.http.endpoint import endpoint
 from backend.notifications import queries, use_cases
-from backend.notifications.schemas import (NotificationListOut, NotificationOut, NotificationQuery, PreferencesIn,
-                                           PreferencesOut, PushStatisticsOut, ReadAllOut, RedriveIn, RedriveOut)
+from backend.notifications.schemas import (
+    NotificationListOut,
+    NotificationOut,
+    NotificationQuery,
+    PreferencesIn,
+    PreferencesOut,
+    PushStatisticsOut,
+    ReadAllOut,
+    RedriveIn,
+    RedriveOut,
+)
 from handlers.base import StaffHandler
 from push import admin
 from push.rules import mandatory_events

@@ -8,8 +8,16 @@ from typing import Any
 from backend.auth.permissions import Permission
 from backend.http.endpoint import endpoint
 from backend.notifications import queries, use_cases
-from backend.notifications.schemas import (NotificationListOut, NotificationOut, NotificationQuery, PreferencesIn,
-                                           PreferencesOut, ReadAllOut, SubscriptionResultsIn, SubscriptionsOut)
+from backend.notifications.schemas import (
+    NotificationListOut,
+    NotificationOut,
+    NotificationQuery,
+    PreferencesIn,
+    PreferencesOut,
+    ReadAllOut,
+    SubscriptionResultsIn,
+    SubscriptionsOut,
+)
 from miniprogram_api.base import CitizenHandler
 from push.rules import mandatory_events, subscribe_template_titles
 

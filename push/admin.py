@@ -57,7 +57,7 @@ async def _events_pending(ctx: "AppContext") -> int:
         return int(group["pending"]) + int(group["lag"])
     last = group["last-delivered-id"]
     last = last.decode() if isinstance(last, bytes) else str(last)
-    unread = await ctx.redis.xrange(keys.EVENTS, min="-" if last == "0-0" else f"({last}", count=10_000)
+    unread: Any = await ctx.redis.xrange(keys.EVENTS, min="-" if last == "0-0" else f"({last}", count=10_000)
     return int(group["pending"]) + len(unread)
 
 
@@ -70,7 +70,7 @@ async def redrive_dead_letters(ctx: "AppContext", *, channel: str | None = None,
     start = "-"
     redriven: dict[str, list[str]] = defaultdict(list)
     while moved < limit:
-        page = await redis.xrange(keys.DEAD, min=start, count=_PAGE)
+        page: Any = await redis.xrange(keys.DEAD, min=start, count=_PAGE)
         if not page:
             break
         async with redis.pipeline(transaction=True) as pipe:

@@ -40,7 +40,7 @@ from push.channels import Outcome, Result, Sender
 from push.config import PushConfig
 from push.jobs import Job
 from push.ratelimit import TokenBucket
-from push.streams import Entry, StreamConsumer
+from push.streams import Entry, StreamConsumer, raise_if_cancelling
 
 if TYPE_CHECKING:
     from backend.bootstrap import AppContext
@@ -240,8 +240,8 @@ class ChannelWorker(StreamConsumer):
         states, self._states = self._states, {}
         msg_ids, self._msg_ids = self._msg_ids, {}
         groups: dict[tuple[str, str | None], list[str]] = defaultdict(list)
-        for nid, state in states.items():
-            groups[state].append(nid)
+        for nid, state_and_reason in states.items():
+            groups[state_and_reason].append(nid)
         at = now_stored()
         try:
             if msg_ids:
@@ -255,4 +255,5 @@ class ChannelWorker(StreamConsumer):
             for (state, reason), ids in groups.items():
                 await inbox.bulk_set_channel_state(self.ctx.store, self.channel, ids, state, reason=reason, at=at)
         except Exception:  # noqa: BLE001
+            raise_if_cancelling()
             log.exception("push %s: could not record channel states", self.channel)

@@ -21,25 +21,22 @@ import orjson
 
 from backend.clock import from_storage, now_stored, utcnow
 from backend.notifications import use_cases as inbox
-from backend.notifications.queries import existing_notifications, notification_id, notification_out
-from backend.notifications.queries import preferences_for
+from backend.notifications.queries import existing_notifications, notification_id, notification_out, preferences_for
 from backend.notifications.schemas import Channel, ChannelState
 from backend.store.interface import Document
 from push import keys
+from push.channels.websocket import live_message, topic_message
 from push.compose import Rendered, compose
 from push.config import PushConfig
-from push.channels.websocket import live_message, topic_message
 from push.jobs import Job
 from push.recipients import official_account_openids, resolve_recipients
 from push.rules import Rule, context, rule_for
-from push.streams import Entry, StreamConsumer
+from push.streams import Entry, StreamConsumer, raise_if_cancelling
 
 if TYPE_CHECKING:
     from backend.bootstrap import AppContext
 
 log = logging.getLogger(__name__)
-
-
 
 # KEYS: (stream, stats hash) per channel. ARGV[1]: JSON {"jobs": [[k, job], ...], "live": [[channel,
 # message], ...]}: one argument, so the client does not encode thousands of them one by one.
@@ -86,8 +83,9 @@ class EventExpander(StreamConsumer):
         self._enqueue = ctx.redis.register_script(_ENQUEUE)
 
     async def handle(self, entries: list[Entry]) -> list[bytes]:
-        """Plan every event of the batch, send the jobs and live messages in one pipeline, and
-        return the entries to acknowledge (an event whose planning failed stays pending)."""
+        """Plan every event of the batch, queue the jobs and publish the live messages in one
+        script call, and return the entries to acknowledge (an event whose planning failed
+        stays pending, and is retried when reclaimed)."""
         done: list[bytes] = []
         plans: list[Plan] = []
         for entry_id, fields in entries:
@@ -99,6 +97,7 @@ class EventExpander(StreamConsumer):
                 done.append(entry_id)
                 continue
             except Exception:
+                raise_if_cancelling()
                 log.exception("push: event %s failed; it will be retried", entry_id)
                 continue
             if plan is not None:

@@ -109,6 +109,9 @@ class LiveHub:
                 await self._close()
                 raise
             except (aioredis.RedisError, OSError) as exc:
+                if asyncio.current_task().cancelling():  # type: ignore[union-attr]  # always in a task
+                    await self._close()
+                    raise asyncio.CancelledError() from exc
                 log.warning("live hub: pub/sub connection lost (%s); reconnecting", exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)

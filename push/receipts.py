@@ -51,7 +51,8 @@ class ReceiptApplier:
         redis, receipts = self.ctx.redis, self.ctx.store.collection(RECEIPTS)
         total = 0
         while True:
-            last = (await redis.get(keys.RECEIPTS_CURSOR) or b"").decode()
+            cursor: Any = await redis.get(keys.RECEIPTS_CURSOR)
+            last = cursor.decode() if cursor else ""
             horizon = to_storage(utcnow() - timedelta(seconds=self.config.receipts_lag))
             batch = await receipts.find({"_id": {"$gt": last}, "created_at": {"$lte": horizon}},
                                         sort=[("_id", 1)], limit=BATCH)
@@ -70,7 +71,7 @@ class ReceiptApplier:
         kind = receipt.get("kind")
         store = self.ctx.store
         if kind == "template" and receipt.get("msg_id"):
-            nid = await self.ctx.redis.get(keys.msg_id(Channel.TEMPLATE.value, str(receipt["msg_id"])))
+            nid: Any = await self.ctx.redis.get(keys.msg_id(Channel.TEMPLATE.value, str(receipt["msg_id"])))
             if nid is not None:
                 await self._confirm(nid.decode(), Channel.TEMPLATE.value, str(receipt.get("status") or ""),
                                     ok=receipt.get("status") == "success", at=receipt.get("event_time"))

@@ -147,8 +147,9 @@ def context(event: Mapping[str, Any]) -> dict[str, Any]:
         **data,
         "event_type": event.get("type"), "subject_id": (event.get("subject") or {}).get("id", ""),
         "occurred_at": event.get("occurred_at"),
-        "type_label": LETTER_TYPE_LABELS.get(data.get("type"), ""),  # type: ignore[call-overload]  # str keys of a StrEnum
-        "rating_label": RATING_LABELS.get(data.get("rating"), ""),  # type: ignore[call-overload]
+        # StrEnum members hash and compare as their string values, so plain strings look them up.
+        "type_label": LETTER_TYPE_LABELS.get(data.get("type"), ""),  # type: ignore[arg-type]
+        "rating_label": RATING_LABELS.get(data.get("rating"), ""),  # type: ignore[arg-type]
         "level_label": level[0], "level_text": level[1],
         "decision_label": "已批准" if data.get("approved") else "未获批准",
     }

@@ -27,6 +27,15 @@ log = logging.getLogger(__name__)
 Entry = tuple[bytes, dict[bytes, bytes]]
 
 
+def raise_if_cancelling() -> None:
+    """Re-raise a cancellation that a library turned into another exception (a Redis client
+    that disconnects on cancel may raise ConnectionError instead): a loop that catches errors
+    and retries must still stop when its task is cancelled."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError()
+
+
 def consumer_name(role: str, index: int = 0) -> str:
     """Unique per process and task. A restarted process gets a new name; the old name's
     pending entries are reclaimed from it like any dead worker's."""
@@ -76,6 +85,7 @@ class StreamConsumer:
         next_reclaim = 0.0
         backoff = 0.5
         while True:
+            raise_if_cancelling()  # a cancellation swallowed inside a client call still ends the loop
             try:
                 await self.tick()
                 if time.monotonic() >= next_reclaim:
@@ -88,17 +98,19 @@ class StreamConsumer:
             except asyncio.CancelledError:
                 raise
             except (aioredis.RedisError, OSError) as exc:
+                raise_if_cancelling()
                 log.warning("push consumer %s on %s: Redis unavailable (%s); retrying", self.consumer, self.stream, exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
             except Exception:
+                raise_if_cancelling()
                 log.exception("push consumer %s on %s failed; retrying", self.consumer, self.stream)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
 
     async def read(self) -> list[Entry]:
-        answer = await self.redis.xreadgroup(self.group, self.consumer, {self.stream: ">"}, count=self.batch,
-                                             block=self.block_ms)
+        answer: Any = await self.redis.xreadgroup(self.group, self.consumer, {self.stream: ">"}, count=self.batch,
+                                                  block=self.block_ms)
         return list(answer[0][1]) if answer else []
 
     async def process(self, entries: list[Entry]) -> None:
@@ -132,15 +144,16 @@ class StreamConsumer:
                 return total
 
     async def _without_poison(self, entries: list[Entry]) -> list[Entry]:
-        pending = await self.redis.xpending_range(self.stream, self.group, min=entries[0][0], max=entries[-1][0],
+        pending: Any = await self.redis.xpending_range(self.stream, self.group, min=entries[0][0], max=entries[-1][0],
                                                   count=len(entries) * 4, consumername=self.consumer)
         counts = {item["message_id"]: item["times_delivered"] for item in pending}
         poison = [entry for entry in entries if counts.get(entry[0], 0) > self.max_deliveries]
         if poison:
             async with self.redis.pipeline(transaction=True) as pipe:
                 for entry_id, fields in poison:
-                    pipe.xadd(keys.DEAD, {**fields, "stream": self.stream, "entry": entry_id,
-                                          "reason": "too_many_deliveries", "at": now_stored()})
+                    dead: dict[Any, Any] = {**fields, "stream": self.stream, "entry": entry_id,
+                                            "reason": "too_many_deliveries", "at": now_stored()}
+                    pipe.xadd(keys.DEAD, dead)
                 pipe.xack(self.stream, self.group, *(entry_id for entry_id, _ in poison))
                 if self.delete_acked:
                     pipe.xdel(self.stream, *(entry_id for entry_id, _ in poison))

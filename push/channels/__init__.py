@@ -22,8 +22,16 @@ from typing import Awaitable, Callable, Protocol
 
 import aiohttp
 
-from backend.wechat.errors import (AccessTokenInvalid, InvalidArgument, NoSubscription, NotFollower, UserBlocked,
-                                   WeChatError, WeChatRateLimited, WeChatUnavailable)
+from backend.wechat.errors import (
+    AccessTokenInvalid,
+    InvalidArgument,
+    NoSubscription,
+    NotFollower,
+    UserBlocked,
+    WeChatError,
+    WeChatRateLimited,
+    WeChatUnavailable,
+)
 from push.jobs import Job
 
 

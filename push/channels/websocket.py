@@ -3,7 +3,7 @@
 Unlike the WeChat channels it has no stream, retries or send records: the inbox entry is the
 durable copy, written before the live message is published, and a client that was offline (or
 missed a message while its process reconnected to Redis) replays from the inbox on reconnect.
-Publishing therefore happens in the expander's pipeline, right after the inbox write.
+Publishing therefore happens in the expander's enqueue script, right after the inbox write.
 """
 
 from __future__ import annotations

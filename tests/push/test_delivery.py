@@ -14,8 +14,22 @@ from push.jobs import Job
 from push.ratelimit import TokenBucket
 from push.streams import ensure_group
 from tests.conftest import Harness
-from tests.push.conftest import (FAST, PROGRESS, REPLY, SUBSCRIBE_SEND, TEMPLATE_SEND, WECOM_SEND, emit, follow,
-                                 grant, inbox, person, settle, user_id, wait_for)
+from tests.push.conftest import (
+    FAST,
+    PROGRESS,
+    REPLY,
+    SUBSCRIBE_SEND,
+    TEMPLATE_SEND,
+    WECOM_SEND,
+    emit,
+    follow,
+    grant,
+    inbox,
+    person,
+    settle,
+    user_id,
+    wait_for,
+)
 
 
 async def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(harness: Harness) -> None:

@@ -5,8 +5,22 @@ from __future__ import annotations
 from backend.notifications.queries import QUOTAS
 from tests.conftest import Harness
 from tests.mailbox.conftest import dispatch, write_letter
-from tests.push.conftest import (OA_PROGRESS, PROGRESS, REPLY, SUBSCRIBE_SEND, TEMPLATE_SEND, WECOM_SEND, Socket,
-                                 follow, grant, inbox, receipt, settle, user_id, wait_for)
+from tests.push.conftest import (
+    OA_PROGRESS,
+    PROGRESS,
+    REPLY,
+    SUBSCRIBE_SEND,
+    TEMPLATE_SEND,
+    WECOM_SEND,
+    Socket,
+    follow,
+    grant,
+    inbox,
+    receipt,
+    settle,
+    user_id,
+    wait_for,
+)
 
 
 async def test_a_letter_notifies_everyone_on_every_channel(push: Harness) -> None:

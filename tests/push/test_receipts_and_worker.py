@@ -7,8 +7,19 @@ import asyncio
 from backend.notifications.queries import QUOTAS
 from push.app import run_worker
 from tests.conftest import Harness
-from tests.push.conftest import FAST, PROGRESS, SUBSCRIBE_SEND, emit, grant, inbox, person, receipt, settle, \
-    user_id, wait_for
+from tests.push.conftest import (
+    FAST,
+    PROGRESS,
+    SUBSCRIBE_SEND,
+    emit,
+    grant,
+    inbox,
+    person,
+    receipt,
+    settle,
+    user_id,
+    wait_for,
+)
 
 
 async def test_subscribe_receipts_confirm_and_switch_off(push: Harness) -> None:
@@ -51,8 +62,9 @@ async def test_a_worker_process_delivers_without_the_server(harness: Harness) ->
     try:
         await emit(harness, "letter.accepted", person(uid))
         await settle(harness)
+        docs = await inbox(harness, uid)
         assert len(harness.wechat.calls_to(SUBSCRIBE_SEND)) == 1
-        assert (await inbox(harness, uid))[0]["channels"]["subscribe"]["state"] == "sent"
+        assert docs[0]["channels"]["subscribe"]["state"] == "sent"
     finally:
         worker.cancel()
         await asyncio.gather(worker, return_exceptions=True)
