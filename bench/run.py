@@ -302,6 +302,18 @@ def prepare_letter_create(api: Http, staff: dict[str, str], citizens: list[str],
                     notes=[f"{len(citizens)} citizens, a fresh Idempotency-Key per request"])
 
 
+def settle(pid: int, *, idle_percent: float = 15.0, limit: float = 60.0) -> float:
+    """Wait until the server (with its children) is idle: the events of earlier scenarios (push
+    fan-out, outbox relay) must not be measured as this scenario's cost. Returns seconds waited."""
+    started = time.perf_counter()
+    proc = psutil.Process(pid)
+    while time.perf_counter() - started < limit:
+        busy = proc.cpu_percent(interval=0.5) + sum(c.cpu_percent(interval=None) for c in proc.children())
+        if busy < idle_percent:
+            break
+    return time.perf_counter() - started
+
+
 def prepare_inbox(api: Http, staff: dict[str, str], citizens: list[str], run_id: str) -> Scenario:
     housing = staff["housing"]
     expect(*api.json("GET", "/api/v1/letters?limit=20", token=housing), "GET /api/v1/letters", ok=(200,))
@@ -634,6 +646,9 @@ def _run(args: argparse.Namespace, names: list[str], generator: str, workdir: Pa
             continue
         if server.poll() is not None:
             raise BenchError(f"yzt serve exited:\n{children.log_tail(server)}")
+        settled = settle(server.pid)
+        scenario.notes.append(f"server idle after {settled:.1f} s (background work of earlier scenarios "
+                              "finished before measuring)")
         pool_size = None
         if callable(scenario.pool):
             # Distinct requests: at least one per request sent. The scenario cannot outrun the
