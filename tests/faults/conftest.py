@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from backend.config import Settings
 from backend.store.factory import SQLITE_FILENAME
 from backend.wechat.fake_server import FakeWeChat
 from tests.conftest import ApiClient, make_settings
+from tests.infra.procs import alive, children_of, free_port, redis_servers_under  # noqa: F401 - used by the tests
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,53 +44,11 @@ def new_key() -> str:
 
 # --- processes -------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def alive(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie has stopped running)."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def cmdline(pid: int) -> bytes:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
-
-
-def children_of(pid: int) -> list[int]:
-    """Running processes whose parent is ``pid``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(entry.name))
-    return found
-
-
-def redis_servers_under(path: Path) -> list[int]:
-    """Running redis-server processes whose command line names a path under ``path``."""
-    needle = str(Path(path).resolve()).encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            line = cmdline(int(entry.name))
-            if b"redis-server" in line and needle in line and alive(int(entry.name)):
-                found.append(int(entry.name))
-    return found
 
 
 async def eventually(check: Callable[[], Awaitable[bool] | bool], timeout: float, what: str,
