@@ -156,5 +156,12 @@ async def emit(harness: Harness, event_type: str, recipients: list[dict[str, str
     return event
 
 
+async def notify_progress(harness: Harness, uid: str) -> None:
+    """Three notifications for ``uid`` (dispatched, accepted, replied), each fully delivered."""
+    for event_type in ("letter.dispatched", "letter.accepted", "letter.replied"):
+        await emit(harness, event_type, person(uid))
+        await settle(harness)
+
+
 def person(uid: str) -> list[dict[str, str]]:
     return [{"kind": "user", "id": uid}]

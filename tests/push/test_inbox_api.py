@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from tests.conftest import Harness
-from tests.push.conftest import PROGRESS, REPLY, emit, person, settle, user_id
+from tests.push.conftest import PROGRESS, REPLY, notify_progress, user_id
 
 
 async def test_inbox_pages_filters_and_marks_read(push: Harness) -> None:
     harness = push
     citizen = await harness.citizen("li_si")
     uid = await user_id(citizen)
-    for event_type in ("letter.dispatched", "letter.accepted", "letter.replied"):
-        await emit(harness, event_type, person(uid))
-        await settle(harness)
+    await notify_progress(harness, uid)
     first = await citizen.get("/mp/v1/notifications", params={"limit": 2})
     assert first.status == 200 and [i["type"] for i in first.body["items"]] == ["letter.replied", "letter.accepted"]
     assert first.body["unread_count"] == 3 and first.body["next_cursor"]

@@ -11,7 +11,7 @@ import handlers.websocket
 from push import keys
 from push.fanout import LiveHub
 from tests.conftest import Harness
-from tests.push.conftest import Socket, emit, inbox, person, settle, user_id
+from tests.push.conftest import Socket, emit, inbox, notify_progress, person, user_id
 
 
 async def test_bad_or_missing_tokens_are_refused(harness: Harness, monkeypatch) -> None:
@@ -31,9 +31,7 @@ async def test_reconnect_replays_what_was_missed(push: Harness) -> None:
     harness = push
     citizen = await harness.citizen("li_si")
     uid = await user_id(citizen)
-    for event_type in ("letter.dispatched", "letter.accepted", "letter.replied"):
-        await emit(harness, event_type, person(uid))
-        await settle(harness)
+    await notify_progress(harness, uid)
     seen, *missed = await inbox(harness, uid)
     socket = await Socket.open(harness)
     await socket.send({"op": "auth", "token": citizen.token, "since": seen["_id"]})
