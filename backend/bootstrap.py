@@ -17,19 +17,18 @@ import redis.asyncio as aioredis
 
 from backend.auth.revocation import RevocationList
 from backend.auth.tokens import TokenService
+from backend.clock import Clock
 from backend.config import Settings
+from backend.context import Context
 from backend.files.factory import open_file_store
-from backend.files.interfaces import FileStore
 from backend.http.idempotency import IdempotencyStore
 from backend.http.metrics import HttpMetrics
 from backend.identity.directory import DepartmentNames
 from backend.outbox import OutboxRelay
 from backend.rediskit.embedded import EmbeddedRedis
 from backend.search.factory import open_search
-from backend.search.interfaces import SearchIndex
 from backend.search.segment import warm_up as warm_up_search
 from backend.store.factory import open_store
-from backend.store.interface import DocumentStore
 from backend.wechat.behaviours import DefaultBehaviours
 from backend.wechat.callback import OfficialAccountCallback
 from backend.wechat.client import WeChatClient
@@ -39,24 +38,18 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class AppContext:
-    """What handlers, use cases and workers share. One per process."""
+class AppContext(Context):
+    """The narrow ``Context`` plus what only the HTTP layer, push and the workers need. One per
+    process; use cases are typed against ``Context`` and never import this."""
 
-    settings: Settings
-    store: DocumentStore
     redis: aioredis.Redis
-    tokens: TokenService
     idempotency: IdempotencyStore
     metrics: HttpMetrics
     relay: OutboxRelay
-    files: FileStore
-    search: SearchIndex
     http_session: aiohttp.ClientSession
     wechat_tokens: TokenProvider
-    wechat: WeChatClient
     oa_callback: OfficialAccountCallback
     oa_behaviours: DefaultBehaviours
-    department_names: DepartmentNames
     live_hub: Any = None  # push's WebSocket fan-out hub, set by push.fanout when push runs here
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -91,7 +84,7 @@ async def start_embedded_redis(settings: Settings, stack: AsyncExitStack) -> str
 async def bootstrap(settings: Settings, *, redis_url: str | None = None,
                     background: bool = True) -> AsyncIterator[AppContext]:
     """Open every part; ``redis_url`` set by a parent process that already runs Redis."""
-    from backend.modules import register_modules, start_periodic_jobs  # noqa: PLC0415 - modules import the context type
+    from backend.modules import register_modules, start_background  # noqa: PLC0415 - modules import the context type
 
     async with AsyncExitStack() as stack:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -112,7 +105,7 @@ async def bootstrap(settings: Settings, *, redis_url: str | None = None,
         oa_callback = OfficialAccountCallback(settings=settings, redis=redis, client=wechat, responder=behaviours)
         stack.push_async_callback(oa_callback.aclose)
         ctx = AppContext(
-            settings=settings, store=store, redis=redis, tokens=tokens,
+            settings=settings, store=store, clock=Clock(), redis=redis, tokens=tokens,
             idempotency=IdempotencyStore(store.collection("idempotency_keys")),
             metrics=HttpMetrics(), relay=OutboxRelay(store=store, redis=redis, collections=[]),
             files=open_file_store(settings, store), search=open_search(store),
@@ -131,5 +124,5 @@ async def bootstrap(settings: Settings, *, redis_url: str | None = None,
         ctx.spawn(warm_up_search(), name="search-warm-up")
         if background:
             ctx.spawn(ctx.relay.run(), name="outbox-relay")
-            start_periodic_jobs(ctx)
+            start_background(ctx)
         yield ctx

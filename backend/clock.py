@@ -9,23 +9,30 @@ UTC = timezone.utc
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
-_offset = timedelta(0)
-
-
 def utcnow() -> datetime:
-    return datetime.now(UTC) + _offset
+    """The machine's time. Use cases read ``Context.clock`` instead, which tests can move."""
+    return datetime.now(UTC)
 
 
-def travel(to: datetime) -> None:
-    """Move this process's clock so that now is ``to`` (it keeps running from there). For tests
-    of deadlines and the demo sandbox; never called by the service itself."""
-    global _offset
-    _offset = to - datetime.now(UTC)
+class Clock:
+    """The time as use cases, queries and jobs see it: one per context, so a test (or the demo
+    sandbox) moves its own app's time with ``travel`` and nothing else in the process."""
 
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
 
-def travel_back() -> None:
-    global _offset
-    _offset = timedelta(0)
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+    def stored(self) -> str:
+        return to_storage(self.now())
+
+    def travel(self, to: datetime) -> None:
+        """Move this clock so that now is ``to`` (it keeps running from there)."""
+        self._offset = to - datetime.now(UTC)
+
+    def travel_back(self) -> None:
+        self._offset = timedelta(0)
 
 
 def to_storage(moment: datetime) -> str:

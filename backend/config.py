@@ -112,6 +112,8 @@ class Settings:
     letter_deadlines: tuple[tuple[str, int], ...] = (
         ("consult", 5), ("help", 15), ("suggest", 15), ("criticise", 15), ("complain", 15))
     duplicate_window_days: int = 30
+    letter_dispatch_days: int = 1
+    mailbox_center_department: str = ""
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)
@@ -157,6 +159,8 @@ _VARIABLES: list[tuple[str, str, Callable[[str], Any]]] = [
     ("YZT_LONG_TERM_TEMPLATES", "long_term_templates", _csv("YZT_LONG_TERM_TEMPLATES")),
     ("YZT_LETTER_DEADLINES", "letter_deadlines", _deadlines("YZT_LETTER_DEADLINES")),
     ("YZT_DUPLICATE_WINDOW_DAYS", "duplicate_window_days", _int("YZT_DUPLICATE_WINDOW_DAYS", 1, 365)),
+    ("YZT_LETTER_DISPATCH_DAYS", "letter_dispatch_days", _int("YZT_LETTER_DISPATCH_DAYS", 0, 30)),
+    ("YZT_MAILBOX_CENTER_DEPARTMENT", "mailbox_center_department", _str("YZT_MAILBOX_CENTER_DEPARTMENT")),
     ("YZT_RUN_WORKERS", "run_workers", _choice("YZT_RUN_WORKERS", "true", "false", "1", "0")),
 ]
 

@@ -51,6 +51,13 @@ class Forbidden(ServiceError):
     message = "没有权限执行此操作"
 
 
+class ActionForbidden(Forbidden):
+    """The actor's roles do not allow this action on the case (its workflow says who may)."""
+
+    code = "action_not_allowed"
+    message = "您的角色不能对该事项执行此操作"
+
+
 class NotFound(ServiceError):
     code = "not_found"
     http_status = 404

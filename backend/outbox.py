@@ -4,6 +4,11 @@ Use cases ``wake()`` it after a write; it also sweeps every second, so events wr
 process, or while Redis was down, flow as soon as Redis answers. An event is removed from its
 document only after XADD succeeded; a crash in between sends it twice (consumers deduplicate by
 event id), never zero times.
+
+Within a process one relay pass runs at a time (a lock): a pass started by hand, as tests and
+``yzt`` commands do, never publishes a document's events again while the background pass is
+still publishing them. Across processes two passes can still meet on one document and publish
+its events twice; that is the at-least-once contract, and every consumer deduplicates by id.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ class OutboxRelay:
         self._collections = list(collections)
         self._interval = interval
         self._wakeup = asyncio.Event()
+        self._pass = asyncio.Lock()
         self.healthy = True
 
     def register(self, collection: str) -> None:
@@ -48,6 +54,10 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Relay every pending event once; returns how many were published."""
+        async with self._pass:
+            return await self._relay_pass()
+
+    async def _relay_pass(self) -> int:
         published = 0
         for name in self._collections:
             collection = self._store.collection(name)

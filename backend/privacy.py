@@ -13,6 +13,7 @@ numbers pass unchanged; over-masking an 11-digit number that looks like a mobile
 from __future__ import annotations
 
 import re
+from typing import Iterable
 
 _NAME_SEPARATORS = frozenset(" ·•・.-'")
 
@@ -97,3 +98,11 @@ def _mask_digits(text: str, keep_head: int, keep_tail: int) -> str:
                 c = "*"
         out.append(c)
     return "".join(out)
+
+
+def mask_for_disclosure(text: str, *, names: "Iterable[str]" = ()) -> str:
+    """Text as it may be published: ``mask_text`` plus the given names wherever they occur."""
+    for name in names:
+        if name and len(name.strip()) > 1:
+            text = text.replace(name.strip(), mask_name(name))
+    return mask_text(text)

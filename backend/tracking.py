@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from backend.clock import CHINA, utcnow
+from datetime import datetime
+
+from backend.clock import CHINA
 from backend.store.interface import DocumentStore
 
 COUNTERS = "counters"
 
 
-async def next_tracking_number(store: DocumentStore, prefix: str) -> str:
-    day = utcnow().astimezone(CHINA).strftime("%Y%m%d")
+async def next_tracking_number(store: DocumentStore, prefix: str, now: datetime) -> str:
+    day = now.astimezone(CHINA).strftime("%Y%m%d")
     counter = await store.collection(COUNTERS).find_one_and_update(
         {"_id": f"{prefix}:{day}"}, {"$inc": {"seq": 1}}, upsert=True)
     assert counter is not None

@@ -100,10 +100,10 @@ async def seed_users(ctx: Any, kind: str, count: int) -> list[str]:
     from backend.clock import now_stored
     from backend.ids import new_id
     from backend.notifications.queries import QUOTAS, quota_id
-    from push.rules import SUBSCRIBE_TEMPLATES
+    from push.rules import subscribe_templates
 
     now = now_stored()
-    template = SUBSCRIBE_TEMPLATES["letter_progress"].id
+    template = subscribe_templates()["letter_progress"].id
     users, quotas = [], []
     for index in range(count):
         uid = new_id()

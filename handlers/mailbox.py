@@ -7,15 +7,19 @@ from typing import Any
 
 from backend.auth.permissions import Permission
 from backend.http.endpoint import endpoint
+from backend.http.routes import ID, Route
 from backend.mailbox import queries, statistics, use_cases
 from backend.mailbox.schemas import (
     DecisionIn,
+    DisclosureIn,
+    DisclosureOut,
     DispatchIn,
     ExtensionIn,
     InfoRequestIn,
     LetterListOut,
     LetterOut,
     MergeIn,
+    OpinionIn,
     ReasonIn,
     ReplyIn,
     ReturnIn,
@@ -36,8 +40,9 @@ class LettersHandler(StaffHandler):
               query=StaffLetterQuery, response=LetterListOut, tags=TAGS)
     async def get(self) -> dict[str, Any]:
         q = self.query
-        return await queries.list_staff_letters(self.ctx.store, self.principal, states=q.state, department=q.department,
-                                                overdue=q.overdue, limit=q.limit, cursor=q.cursor)
+        return await queries.list_staff_letters(self.ctx, self.principal, states=q.state, department=q.department,
+                                                overdue=q.overdue, co_handled=q.co_handled, limit=q.limit,
+                                                cursor=q.cursor)
 
 
 class LetterHandler(StaffHandler):
@@ -127,6 +132,36 @@ class ReplyHandler(StaffHandler):
                                                expected_version=self.if_match_version())
 
 
+class OpinionHandler(StaffHandler):
+    @endpoint(permission=HANDLE, summary="协办部门提交协办意见（主办部门答复前须收齐）", body=OpinionIn,
+              response=LetterOut, errors=ACTION_ERRORS, tags=TAGS)
+    async def post(self, letter_id: str) -> dict[str, Any]:
+        return await use_cases.do_give_opinion(self.ctx, letter_id, self.body, acting_user=self.principal,
+                                               expected_version=self.if_match_version())
+
+
+class DisclosureHandler(StaffHandler):
+    @endpoint(permission=CENTER, summary="公开前的信件文本（自动隐去个人信息，待人工核对）", response=DisclosureOut,
+              errors=(404,), tags=TAGS)
+    async def get(self, letter_id: str) -> dict[str, Any]:
+        doc = await queries.access_letter_for_staff(self.ctx.store, self.principal, letter_id)
+        return await queries.disclosure_for_staff(self.ctx, doc)
+
+    @endpoint(permission=CENTER, summary="核对隐私处理后公开信件及答复", body=DisclosureIn, response=DisclosureOut,
+              errors=ACTION_ERRORS, tags=TAGS)
+    async def post(self, letter_id: str) -> dict[str, Any]:
+        return await use_cases.do_publish_letter(self.ctx, letter_id, self.body, acting_user=self.principal,
+                                                 expected_version=self.if_match_version())
+
+
+class UnpublishHandler(StaffHandler):
+    @endpoint(permission=CENTER, summary="撤回已公开的信件", body=ReasonIn, response=DisclosureOut,
+              errors=ACTION_ERRORS, tags=TAGS)
+    async def post(self, letter_id: str) -> dict[str, Any]:
+        return await use_cases.do_unpublish_letter(self.ctx, letter_id, self.body, acting_user=self.principal,
+                                                   expected_version=self.if_match_version())
+
+
 class ExtensionHandler(StaffHandler):
     @endpoint(permission=HANDLE, summary="申请延期", body=ExtensionIn, response=LetterOut,
               errors=ACTION_ERRORS, tags=TAGS)
@@ -141,3 +176,26 @@ class StatisticsHandler(StaffHandler):
     async def get(self) -> dict[str, Any]:
         return await statistics.statistics_for(self.ctx.store, self.principal, start=self.query.start,
                                                end=self.query.end, department=self.query.department)
+
+
+LETTER = ID.format("letter_id")
+
+ROUTES = [
+    Route(r"/api/v1/letters", LettersHandler),
+    Route(rf"/api/v1/letters/{LETTER}", LetterHandler),
+    Route(rf"/api/v1/letters/{LETTER}/dispatch", DispatchHandler),
+    Route(rf"/api/v1/letters/{LETTER}/answer", AnswerHandler),
+    Route(rf"/api/v1/letters/{LETTER}/reject", RejectHandler),
+    Route(rf"/api/v1/letters/{LETTER}/merge", MergeHandler),
+    Route(rf"/api/v1/letters/{LETTER}/accept", AcceptHandler),
+    Route(rf"/api/v1/letters/{LETTER}/return", ReturnHandler),
+    Route(rf"/api/v1/letters/{LETTER}/info-request", InfoRequestHandler),
+    Route(rf"/api/v1/letters/{LETTER}/opinion", OpinionHandler),
+    Route(rf"/api/v1/letters/{LETTER}/reply", ReplyHandler),
+    Route(rf"/api/v1/letters/{LETTER}/review", ReviewHandler),
+    Route(rf"/api/v1/letters/{LETTER}/extension", ExtensionHandler),
+    Route(rf"/api/v1/letters/{LETTER}/extension/decision", ExtensionDecisionHandler),
+    Route(rf"/api/v1/letters/{LETTER}/disclosure", DisclosureHandler),
+    Route(rf"/api/v1/letters/{LETTER}/disclosure/withdrawal", UnpublishHandler),
+    Route(r"/api/v1/mailbox/statistics", StatisticsHandler),
+]

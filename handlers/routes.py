@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from backend.http.routes import CODE, ID, Route
-from handlers import files, identity, mailbox, notifications, websocket, wechat
-
-LETTER = ID.format("letter_id")
-
+from backend.http.routes import CODE, ID, Route, face_routes
+from backend.modules import MODULES
+from handlers import files, identity, notifications, websocket, wechat
 
 ROUTES: list[Route] = [
     Route(r"/api/v1/auth/login", identity.LoginHandler),
@@ -18,20 +16,6 @@ ROUTES: list[Route] = [
     Route(r"/api/v1/staff-users", identity.StaffUsersHandler),
     Route(rf"/api/v1/staff-users/{ID.format('user_id')}", identity.StaffUserHandler),
     Route(r"/api/v1/files", files.UploadHandler),
-    Route(r"/api/v1/letters", mailbox.LettersHandler),
-    Route(rf"/api/v1/letters/{LETTER}", mailbox.LetterHandler),
-    Route(rf"/api/v1/letters/{LETTER}/dispatch", mailbox.DispatchHandler),
-    Route(rf"/api/v1/letters/{LETTER}/answer", mailbox.AnswerHandler),
-    Route(rf"/api/v1/letters/{LETTER}/reject", mailbox.RejectHandler),
-    Route(rf"/api/v1/letters/{LETTER}/merge", mailbox.MergeHandler),
-    Route(rf"/api/v1/letters/{LETTER}/accept", mailbox.AcceptHandler),
-    Route(rf"/api/v1/letters/{LETTER}/return", mailbox.ReturnHandler),
-    Route(rf"/api/v1/letters/{LETTER}/info-request", mailbox.InfoRequestHandler),
-    Route(rf"/api/v1/letters/{LETTER}/reply", mailbox.ReplyHandler),
-    Route(rf"/api/v1/letters/{LETTER}/review", mailbox.ReviewHandler),
-    Route(rf"/api/v1/letters/{LETTER}/extension", mailbox.ExtensionHandler),
-    Route(rf"/api/v1/letters/{LETTER}/extension/decision", mailbox.ExtensionDecisionHandler),
-    Route(r"/api/v1/mailbox/statistics", mailbox.StatisticsHandler),
     Route(r"/api/v1/wechat/config", wechat.ConfigHandler),
     Route(r"/api/v1/wechat/keyword-replies", wechat.KeywordRepliesHandler),
     Route(rf"/api/v1/wechat/keyword-replies/{ID.format('reply_id')}", wechat.KeywordReplyHandler),
@@ -46,4 +30,5 @@ ROUTES: list[Route] = [
     Route(r"/api/v1/push/statistics", notifications.PushStatisticsHandler),
     Route(r"/api/v1/push/dead-letters/redrive", notifications.DeadLettersRedriveHandler),
     Route(r"/ws", websocket.LiveSocketHandler),  # type: ignore[arg-type]  # a WebSocketHandler, not a JsonHandler
+    *face_routes("handlers", MODULES),
 ]

@@ -6,12 +6,15 @@ from typing import Any
 
 from backend.auth.permissions import Permission
 from backend.http.endpoint import endpoint
+from backend.http.routes import ID, Route
 from backend.mailbox import queries, use_cases
 from backend.mailbox.schemas import (
     LetterIn,
     LetterListOut,
     LetterOut,
     MyLetterQuery,
+    PublicLetterListOut,
+    PublicLetterOut,
     PublicLetterQuery,
     RatingIn,
     SupplyInfoIn,
@@ -25,7 +28,7 @@ class LettersHandler(CitizenHandler):
     @endpoint(permission=Permission.CITIZEN_LETTER_READ, summary="我的信件", query=MyLetterQuery,
               response=LetterListOut, tags=TAGS)
     async def get(self) -> dict[str, Any]:
-        return await queries.list_my_letters(self.ctx.store, self.principal, limit=self.query.limit,
+        return await queries.list_my_letters(self.ctx, self.principal, limit=self.query.limit,
                                              cursor=self.query.cursor)
 
     @endpoint(permission=Permission.CITIZEN_LETTER_WRITE, summary="写信（返回查询编号）", body=LetterIn,
@@ -40,7 +43,7 @@ class LetterHandler(CitizenHandler):
               errors=(404,), tags=TAGS)
     async def get(self, letter_id: str) -> dict[str, Any]:
         doc = await queries.access_letter_for_citizen(self.ctx.store, self.principal, letter_id)
-        return await queries.letter_for_citizen(self.ctx.store, doc)
+        return await queries.letter_for_citizen(self.ctx, doc)
 
 
 class SupplyInfoHandler(CitizenHandler):
@@ -59,13 +62,25 @@ class RatingHandler(CitizenHandler):
 
 class PublicLettersHandler(CitizenHandler):
     @endpoint(permission=Permission.PUBLIC, summary="公开信件（无需登录，个人信息已隐去）", query=PublicLetterQuery,
-              tags=TAGS)
+              response=PublicLetterListOut, tags=TAGS)
     async def get(self) -> dict[str, Any]:
         return await queries.list_public_letters(self.ctx, q=self.query.q, limit=self.query.limit,
                                                  cursor=self.query.cursor)
 
 
 class PublicLetterHandler(CitizenHandler):
-    @endpoint(permission=Permission.PUBLIC, summary="公开信件详情", errors=(404,), tags=TAGS)
+    @endpoint(permission=Permission.PUBLIC, summary="公开信件详情", response=PublicLetterOut, errors=(404,), tags=TAGS)
     async def get(self, letter_id: str) -> dict[str, Any]:
-        return await queries.get_public_letter(self.ctx.store, letter_id)
+        return await queries.get_public_letter(self.ctx, letter_id)
+
+
+LETTER = ID.format("letter_id")
+
+ROUTES = [
+    Route(r"/mp/v1/letters", LettersHandler),
+    Route(rf"/mp/v1/letters/{LETTER}", LetterHandler),
+    Route(rf"/mp/v1/letters/{LETTER}/info", SupplyInfoHandler),
+    Route(rf"/mp/v1/letters/{LETTER}/rating", RatingHandler),
+    Route(r"/mp/v1/public/letters", PublicLettersHandler),
+    Route(rf"/mp/v1/public/letters/{LETTER}", PublicLetterHandler),
+]

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from backend.http.routes import ID, Route
-from miniprogram_api import files, identity, mailbox, notifications
-
-LETTER = ID.format("letter_id")
-
+from backend.http.routes import ID, Route, face_routes
+from backend.modules import MODULES
+from miniprogram_api import files, identity, notifications
 
 ROUTES: list[Route] = [
     Route(r"/mp/v1/auth/login", identity.LoginHandler),
@@ -15,15 +13,10 @@ ROUTES: list[Route] = [
     Route(r"/mp/v1/me", identity.MeHandler),
     Route(r"/mp/v1/me/phone", identity.PhoneHandler),
     Route(r"/mp/v1/files", files.UploadHandler),
-    Route(r"/mp/v1/letters", mailbox.LettersHandler),
-    Route(rf"/mp/v1/letters/{LETTER}", mailbox.LetterHandler),
-    Route(rf"/mp/v1/letters/{LETTER}/info", mailbox.SupplyInfoHandler),
-    Route(rf"/mp/v1/letters/{LETTER}/rating", mailbox.RatingHandler),
-    Route(r"/mp/v1/public/letters", mailbox.PublicLettersHandler),
-    Route(rf"/mp/v1/public/letters/{LETTER}", mailbox.PublicLetterHandler),
     Route(r"/mp/v1/notifications", notifications.NotificationsHandler),
     Route(r"/mp/v1/notifications/read-all", notifications.NotificationsReadAllHandler),
     Route(rf"/mp/v1/notifications/{ID.format('notification_id')}/read", notifications.NotificationReadHandler),
     Route(r"/mp/v1/notification-preferences", notifications.PreferencesHandler),
     Route(r"/mp/v1/subscriptions", notifications.SubscriptionsHandler),
+    *face_routes("miniprogram_api", MODULES),
 ]

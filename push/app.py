@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from backend.config import Settings
 from backend.jobs import run_every
 from backend.notifications import use_cases as inbox
+from backend.streams import consumer_name, ensure_group
 from push import keys
 from push.channels import Sender
 from push.channels.subscribe import SubscribeChannel
@@ -22,7 +23,6 @@ from push.delivery import ChannelWorker
 from push.expander import EventExpander
 from push.receipts import ReceiptApplier
 from push.recipients import FOLLOWERS
-from push.streams import consumer_name, ensure_group
 
 if TYPE_CHECKING:
     from backend.bootstrap import AppContext
@@ -48,7 +48,7 @@ async def start_push(ctx: "AppContext", config: PushConfig | None = None) -> Non
     config = config or PushConfig.from_settings(ctx.settings)
     await create_indexes(ctx)
     for stream in (keys.EVENTS, *(keys.stream(name) for name in config.channels)):
-        await ensure_group(ctx.redis, stream)
+        await ensure_group(ctx.redis, stream, keys.GROUP)
     ctx.spawn(EventExpander(ctx, config, consumer=consumer_name("events")).run(), name="push-events")
     for name, sender in senders(ctx, config).items():
         for index in range(config.workers_per_channel):

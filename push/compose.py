@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from push.render import clean, fit_fields, shorten, shorten_bytes
-from push.rules import OA_TEMPLATES, SUBSCRIBE_TEMPLATES, Message, format_text
+from push.rules import Message, format_text, oa_templates, subscribe_templates
 
 INBOX_TITLE_LIMIT = 40
 INBOX_BODY_LIMIT = 300
@@ -31,10 +31,10 @@ def compose(message: Message, values: Mapping[str, Any]) -> Rendered:
     fields = {**values, "status": message.status, "tip": format_text(message.tip, values)}
     subscribe = template = None
     if message.subscribe:
-        chosen = SUBSCRIBE_TEMPLATES[message.subscribe]
+        chosen = subscribe_templates()[message.subscribe]
         subscribe = {"template_id": chosen.id, "data": fit_fields(chosen.fields, fields), "page": link}
     if message.template:
-        oa = OA_TEMPLATES[message.template]
+        oa = oa_templates()[message.template]
         template = {"template_id": oa.id, "data": fit_fields(oa.fields, fields), "miniprogram_page": link}
     wecom_text = shorten_bytes(f"【{title}】{body}", WECOM_TEXT_BYTES) if message.wecom else None
     return Rendered(title=title, body=body, link=link, subscribe=subscribe, template=template, wecom_text=wecom_text)

@@ -35,12 +35,12 @@ import orjson
 from backend.clock import now_stored
 from backend.notifications import use_cases as inbox
 from backend.notifications.schemas import ChannelState
+from backend.streams import Entry, StreamConsumer, raise_if_cancelling
 from push import keys
 from push.channels import Outcome, Result, Sender
 from push.config import PushConfig
 from push.jobs import Job
 from push.ratelimit import TokenBucket
-from push.streams import Entry, StreamConsumer, raise_if_cancelling
 
 if TYPE_CHECKING:
     from backend.bootstrap import AppContext
@@ -116,7 +116,8 @@ class ChannelWorker(StreamConsumer):
     delete_acked = True
 
     def __init__(self, ctx: "AppContext", config: PushConfig, sender: Sender, *, consumer: str) -> None:
-        super().__init__(ctx.redis, keys.stream(sender.name), consumer=consumer, batch=config.job_batch,
+        super().__init__(ctx.redis, keys.stream(sender.name), group=keys.GROUP, dead_letters=keys.DEAD,
+                         consumer=consumer, batch=config.job_batch,
                          block_ms=config.block_ms, reclaim_interval=config.reclaim_interval,
                          min_idle_ms=config.min_idle_ms, max_deliveries=config.max_deliveries)
         self.ctx = ctx

@@ -24,6 +24,7 @@ from backend.notifications import use_cases as inbox
 from backend.notifications.queries import existing_notifications, notification_id, notification_out, preferences_for
 from backend.notifications.schemas import Channel, ChannelState
 from backend.store.interface import Document
+from backend.streams import Entry, StreamConsumer, raise_if_cancelling
 from push import keys
 from push.channels.websocket import live_message, topic_message
 from push.compose import Rendered, compose
@@ -31,7 +32,6 @@ from push.config import PushConfig
 from push.jobs import Job
 from push.recipients import official_account_openids, resolve_recipients
 from push.rules import Rule, context, rule_for
-from push.streams import Entry, StreamConsumer, raise_if_cancelling
 
 if TYPE_CHECKING:
     from backend.bootstrap import AppContext
@@ -75,7 +75,7 @@ class EventExpander(StreamConsumer):
     """The events consumer; run as an owned task (``run()``), one or more per deployment."""
 
     def __init__(self, ctx: "AppContext", config: PushConfig, *, consumer: str) -> None:
-        super().__init__(ctx.redis, keys.EVENTS, consumer=consumer, batch=config.event_batch,
+        super().__init__(ctx.redis, keys.EVENTS, group=keys.GROUP, dead_letters=keys.DEAD, consumer=consumer, batch=config.event_batch,
                          block_ms=config.block_ms, reclaim_interval=config.reclaim_interval,
                          min_idle_ms=config.min_idle_ms, max_deliveries=config.max_deliveries)
         self.ctx = ctx

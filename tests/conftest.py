@@ -178,3 +178,9 @@ async def harness(tmp_path: Path, redis_server: EmbeddedRedis, redis_client: aio
         stack.callback(server.stop)
         session = await stack.enter_async_context(aiohttp.ClientSession())
         yield Harness(ctx=ctx, client=ApiClient(f"http://127.0.0.1:{port}", session), wechat=fake_wechat)
+
+
+@pytest.fixture
+async def center(harness: Harness) -> ApiClient:
+    """The mailbox centre's clerk."""
+    return await harness.staff("center")

@@ -14,10 +14,6 @@ if TYPE_CHECKING:
 UPLOADS = "uploads"
 
 
-async def create_indexes(ctx: "AppContext") -> None:
-    await ctx.store.collection(UPLOADS).create_index([("owner", 1)])
-
-
 def upload_out(doc: dict[str, Any]) -> dict[str, Any]:
     return {"id": doc["_id"], "file_id": doc["file_id"], "filename": doc["filename"],
             "content_type": doc["content_type"], "size": doc["size"]}

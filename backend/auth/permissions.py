@@ -37,12 +37,13 @@ class Permission(StrEnum):
     STAFF_LETTER_READ = "staff:letter:read"
     STAFF_PUSH_MANAGE = "staff:push:manage"
     STAFF_STATISTICS_READ = "staff:statistics:read"
+    STAFF_SUPERVISION_READ = "staff:supervision:read"
     STAFF_USER_MANAGE = "staff:user:manage"
     STAFF_WECHAT_MANAGE = "staff:wechat:manage"
 
 
 _EVERY_STAFF = {Permission.AUTHENTICATED}
-_LETTER_STAFF = {Permission.STAFF_LETTER_READ, Permission.STAFF_LETTER_HANDLE}
+_LETTER_STAFF = {Permission.STAFF_LETTER_READ, Permission.STAFF_LETTER_HANDLE, Permission.STAFF_SUPERVISION_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CITIZEN: frozenset({Permission.AUTHENTICATED, Permission.CITIZEN_LETTER_READ,
@@ -57,7 +58,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.STAFF_LETTER_CENTER, Permission.STAFF_STATISTICS_READ}),
     Role.ADMIN: frozenset(_EVERY_STAFF | {
         Permission.STAFF_DEPARTMENT_MANAGE, Permission.STAFF_USER_MANAGE,
-        Permission.STAFF_PUSH_MANAGE, Permission.STAFF_STATISTICS_READ, Permission.STAFF_WECHAT_MANAGE}),
+        Permission.STAFF_PUSH_MANAGE, Permission.STAFF_STATISTICS_READ, Permission.STAFF_WECHAT_MANAGE,
+        Permission.STAFF_SUPERVISION_READ}),
 }
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass
+from typing import Iterable
 
 from backend.http.base import JsonHandler
+from backend.registry import Module
 
 
 @dataclass(frozen=True)
@@ -33,3 +36,18 @@ class Route:
 
 ID = r"(?P<{}>[0-9a-f]{{20}})"
 CODE = r"(?P<{}>[A-Za-z0-9_\-]{{1,32}})"
+
+
+def face_routes(face: str, modules: Iterable[Module]) -> list[Route]:
+    """The routes of every module that has a handler file in ``face`` (``handlers`` or
+    ``miniprogram_api``): ``<face>/<module name>.py`` exposes ``ROUTES``."""
+    found: list[Route] = []
+    for module in modules:
+        try:
+            handlers = importlib.import_module(f"{face}.{module.name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{face}.{module.name}":
+                raise
+            continue
+        found.extend(getattr(handlers, "ROUTES", []))
+    return found

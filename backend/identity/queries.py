@@ -72,6 +72,18 @@ async def get_me(store: DocumentStore, names: DepartmentNames, principal: Princi
     return out
 
 
+async def department_scope(store: DocumentStore, actor: Principal) -> list[str] | None:
+    """Departments whose cases and figures the actor sees: None means all (the city-wide roles);
+    a department admin sees its subtree, anyone else their own department."""
+    if Role.ADMIN in actor.roles or Role.MAILBOX_CENTER in actor.roles:
+        return None
+    if actor.department is None:
+        return []
+    if Role.DEPARTMENT_ADMIN in actor.roles:
+        return await subtree_codes(store, actor.department)
+    return [actor.department]
+
+
 async def managed_department_codes(store: DocumentStore, actor: Principal) -> list[str] | None:
     """Departments whose staff the actor manages: None means all (admin)."""
     if Role.ADMIN in actor.roles:

@@ -26,3 +26,23 @@ class NoExtensionPending(Conflict):
 class CannotMergeIntoItself(ValidationFailed):
     code = "invalid_merge"
     message = "不能将信件并入自身或已并入其他信件的信件"
+
+
+class NotCoDepartment(Forbidden):
+    code = "not_co_department"
+    message = "只有协办部门可以提交协办意见"
+
+
+class NotTheWriter(NotFound):
+    code = "letter_not_found"
+    message = "信件不存在"
+
+
+class LetterNotPublic(Conflict):
+    code = "letter_not_public"
+    message = "来信人未同意公开该信件，不能公开"
+
+
+class MergeTargetClosed(Conflict):
+    code = "merge_target_closed"
+    message = "不能并入已办结、不予受理或已并单的信件"

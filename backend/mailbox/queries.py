@@ -2,38 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import Any
 
 from backend.auth.permissions import Role
 from backend.auth.tokens import Principal
-from backend.clock import CHINA, from_storage, to_api, to_storage, utcnow
+from backend.cases.assignment import units
+from backend.cases.deadline import display_level
+from backend.cases.engine import available_actions
+from backend.clock import from_storage, to_api, to_storage
+from backend.context import Context
 from backend.errors import ValidationFailed
 from backend.identity.queries import subtree_codes
 from backend.mailbox.errors import LetterNotFound
 from backend.mailbox.schemas import LETTER_TYPE_LABELS, RATING_LABELS, LetterType, Rating
 from backend.mailbox.workflow import (
     CITIZEN_VISIBLE_ACTIONS,
-    DEADLINE_STATES,
+    HANDLING_CLOCK,
     LETTER_WORKFLOW,
+    LETTERS,
     PUBLIC_STATES,
     LetterState,
 )
-from backend.privacy import mask_name, mask_text
+from backend.privacy import mask_for_disclosure, mask_name
 from backend.similarity import most_similar
 from backend.store.interface import DocumentStore
 from backend.store.pagination import paginate
-from backend.workdays import add_workdays
 
-if TYPE_CHECKING:
-    from backend.bootstrap import AppContext
-
-LETTERS = "letters"
-YELLOW_WITHIN_WORKDAYS = 2
 # Suggestions are reviewed by a person, so lean towards showing a reworded duplicate: measured on
 # sample letters, rewordings of one issue score 0.57–0.87 and unrelated letters at most 0.54.
 DUPLICATE_THRESHOLD = 0.55
+PUBLIC_INDEX = "public_letters"
 
 STATE_LABELS = {
     LetterState.SUBMITTED: "待分办", LetterState.DISPATCHED: "已转办", LetterState.HANDLING: "办理中",
@@ -45,62 +44,43 @@ STATE_LABELS = {
 CITIZEN_STATE = {LetterState.REPLY_REVIEW: LetterState.HANDLING, LetterState.RETURNED: LetterState.SUBMITTED,
                  LetterState.DISPATCHED: LetterState.DISPATCHED}
 
-
-async def create_indexes(ctx: "AppContext") -> None:
-    letters = ctx.store.collection(LETTERS)
-    await letters.create_index([("citizen_id", 1), ("_id", -1)])
-    await letters.create_index([("lead_department", 1), ("_id", -1)])
-    await letters.create_index([("state", 1), ("_id", -1)])
-    await letters.create_index([("state", 1), ("due_at", 1)])
-    await letters.create_index([("public", 1), ("replied_at", -1)])
-    await letters.create_index([("dispatched_at", 1)])
-    await letters.create_index([("tracking_no", 1)], unique=True)
-
-
-@lru_cache(maxsize=8)
-def _yellow_horizon(today: date) -> str:
-    """The end of the 2nd working day after ``today`` (Beijing): it depends on the date only."""
-    return to_storage(add_workdays(datetime.combine(today, time(12), tzinfo=CHINA), YELLOW_WITHIN_WORKDAYS))
-
-
-class WarningClock:
-    """Warning levels of many letters at one moment: the yellow horizon (2 working days ahead)
-    is computed once, and stored deadlines compare as strings (storage times sort as times)."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = to_storage(now)
-        self.horizon = _yellow_horizon(now.astimezone(CHINA).date())
-
-    def level(self, doc: dict[str, Any]) -> str | None:
-        if doc["state"] == LetterState.AWAITING_INFO and doc.get("paused_at"):
-            return "paused"
-        due = doc.get("due_at")
-        if doc["state"] not in DEADLINE_STATES or not due:
-            return None
-        return "red" if self.now > due else "yellow" if due <= self.horizon else "normal"
-
-
 # The fields a list item needs: lists read only these (not contents and histories).
-SUMMARY_FIELDS = ["tracking_no", "type", "title", "state", "lead_department", "created_at", "due_at", "paused_at",
-                  "round", "version"]
+SUMMARY_FIELDS = ["tracking_no", "type", "title", "state", "assignment", "created_at", "deadline", "round", "version"]
 
 
-def letter_summary(doc: dict[str, Any], clock: WarningClock) -> dict[str, Any]:
+def _lead(doc: dict[str, Any]) -> str | None:
+    return (doc.get("assignment") or {}).get("lead")
+
+
+def _times(record: dict[str, Any] | None, *names: str) -> dict[str, Any] | None:
+    """A nested record with its stored times in API form."""
+    if record is None:
+        return None
+    return {**record, **{name: to_api(record.get(name)) for name in names if name in record}}
+
+
+def warning_level(doc: dict[str, Any], now: datetime) -> str | None:
+    deadline = doc.get("deadline")
+    return display_level(deadline, LETTER_WORKFLOW.policy((deadline or {}).get("policy")), now)
+
+
+def letter_summary(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
+    deadline = doc.get("deadline") or {}
     return {
         "id": doc["_id"], "tracking_no": doc["tracking_no"], "type": doc["type"],
         "type_label": LETTER_TYPE_LABELS[LetterType(doc["type"])], "title": doc["title"], "state": doc["state"],
-        "state_label": STATE_LABELS[LetterState(doc["state"])], "lead_department": doc.get("lead_department"),
-        "created_at": to_api(doc["created_at"]), "due_at": to_api(doc.get("due_at")),
-        "warning_level": clock.level(doc), "round": doc["round"], "version": doc["version"],
+        "state_label": STATE_LABELS[LetterState(doc["state"])], "lead_department": _lead(doc),
+        "created_at": to_api(doc["created_at"]), "due_at": to_api(deadline.get("due_at")),
+        "warning_level": warning_level(doc, now), "round": doc["round"], "version": doc["version"],
     }
 
 
-def _reply_out(reply: dict[str, Any] | None, *, mask: bool = False) -> dict[str, Any] | None:
+def _reply_out(reply: dict[str, Any] | None, *, masked: bool = False) -> dict[str, Any] | None:
     if not reply:
         return None
-    text = mask_text(reply["text"]) if mask else reply["text"]
-    return {"text": text, "department": reply.get("department"), "at": to_api(reply.get("approved_at") or reply["at"]),
-            "attachments": reply.get("attachments", [])}
+    return {"text": mask_for_disclosure(reply["text"]) if masked else reply["text"],
+            "department": reply.get("department"), "at": to_api(reply.get("approved_at") or reply["at"]),
+            "attachments": [] if masked else reply.get("attachments", [])}
 
 
 def _history_for_citizen(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -108,58 +88,81 @@ def _history_for_citizen(doc: dict[str, Any]) -> list[dict[str, Any]]:
             for entry in doc["history"] if entry["action"] in CITIZEN_VISIBLE_ACTIONS]
 
 
-async def letter_for_citizen(store: DocumentStore, doc: dict[str, Any]) -> dict[str, Any]:
+def _ratings_out(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"level": r["level"], "label": RATING_LABELS[Rating(r["level"])], "comment": r.get("comment"),
+             "round": r.get("round"), "at": to_api(r["at"])} for r in doc.get("ratings", [])]
+
+
+async def letter_for_citizen(ctx: Context, doc: dict[str, Any]) -> dict[str, Any]:
     """The writer's view: their own data, the approved reply, a public history (no staff names,
     no internal comments, no review or return steps)."""
     state = CITIZEN_STATE.get(LetterState(doc["state"]), LetterState(doc["state"]))
     approved = doc.get("reply") and doc["reply"].get("approved_at")
+    deadline = doc.get("deadline") or {}
+    handling_due = deadline.get("due_at") if deadline.get("policy") == HANDLING_CLOCK.name else None
     out = {
         "id": doc["_id"], "tracking_no": doc["tracking_no"], "type": doc["type"], "title": doc["title"],
         "content": doc["content"], "addressee": doc["addressee"], "attachments": doc["attachments"],
         "public": doc["public"], "contact_phone": doc.get("contact_phone"), "writer_name": doc.get("writer_name"),
         "state": state.value, "state_label": STATE_LABELS[state], "version": doc["version"], "round": doc["round"],
-        "created_at": to_api(doc["created_at"]), "due_at": to_api(doc.get("due_at")),
+        "created_at": to_api(doc["created_at"]), "due_at": to_api(handling_due),
         "reply": _reply_out(doc.get("reply")) if approved else None,
-        "info_request": doc.get("info_request") if doc["state"] == LetterState.AWAITING_INFO else None,
-        "ratings": [{"level": r["level"], "label": RATING_LABELS[Rating(r["level"])], "comment": r.get("comment"),
-                     "at": to_api(r["at"])} for r in doc.get("ratings", [])],
+        "info_request": _times(doc.get("info_request"), "at") if doc["state"] == LetterState.AWAITING_INFO else None,
+        "ratings": _ratings_out(doc),
         "can_rate": doc["state"] == LetterState.REPLIED,
         "rejection_reason": doc.get("rejection_reason"),
         "history": _history_for_citizen(doc),
     }
     if doc.get("duplicate_of"):
-        original = await store.collection(LETTERS).find_one({"_id": doc["duplicate_of"]})
-        if original is not None:
-            original_approved = original.get("reply") and original["reply"].get("approved_at")
-            out["merged_into"] = {
-                "tracking_no": original["tracking_no"],
-                "state_label": STATE_LABELS[CITIZEN_STATE.get(LetterState(original["state"]),
-                                                              LetterState(original["state"]))],
-                "reply": _reply_out(original.get("reply"), mask=True) if original_approved else None,
-            }
+        out["merged_into"] = await _merged_into(ctx.store, doc["duplicate_of"])
     return out
 
 
-async def letter_for_staff(ctx: "AppContext", doc: dict[str, Any], *, viewer: Principal) -> dict[str, Any]:
+async def _merged_into(store: DocumentStore, original_id: str) -> dict[str, Any] | None:
+    """What the writer of a merged duplicate learns of the letter it joined: its number, its
+    progress and its reply as public text (the published one, or masked) — never its writer's
+    title or words."""
+    original = await store.collection(LETTERS).find_one({"_id": original_id})
+    if original is None:
+        return None
+    state = CITIZEN_STATE.get(LetterState(original["state"]), LetterState(original["state"]))
+    reply = original.get("reply") if (original.get("reply") or {}).get("approved_at") else None
+    published = original.get("disclosure") or {}
+    shown = _reply_out(reply, masked=True)
+    if shown is not None and published.get("state") == "published":
+        shown["text"] = published["reply"]
+    return {"tracking_no": original["tracking_no"], "state_label": STATE_LABELS[state], "reply": shown}
+
+
+async def letter_for_staff(ctx: Context, doc: dict[str, Any], *, viewer: Principal) -> dict[str, Any]:
+    now = ctx.clock.now()
+    assignment = doc.get("assignment") or {}
+    deadline = doc.get("deadline") or {}
     out = {
-        **letter_summary(doc, WarningClock(utcnow())),
+        **letter_summary(doc, now),
         "content": doc["content"], "addressee": doc["addressee"], "attachments": doc["attachments"],
         "public": doc["public"], "contact_phone": doc.get("contact_phone"), "writer_name": doc.get("writer_name"),
-        "citizen_id": doc["citizen_id"], "co_departments": doc.get("co_departments", []),
-        "dispatched_at": to_api(doc.get("dispatched_at")), "paused_at": to_api(doc.get("paused_at")),
+        "citizen_id": doc["citizen_id"], "co_departments": assignment.get("co", []),
+        "co_opinions": [_times(item, "at") for item in assignment.get("opinions", [])],
+        "dispatched_at": to_api(doc.get("dispatched_at")), "paused_at": to_api(deadline.get("paused_at")),
+        "deadline": _times(deadline, "started_at", "due_at", "paused_at", "stopped_at") if deadline else None,
         "reply": _reply_out(doc.get("reply")), "reply_approved": bool((doc.get("reply") or {}).get("approved_at")),
-        "info_request": doc.get("info_request"), "supplements": doc.get("supplements", []),
-        "extension": doc.get("extension"), "returned": doc.get("returned"), "ratings": doc.get("ratings", []),
+        "info_request": _times(doc.get("info_request"), "at"),
+        "supplements": [_times(item, "at") for item in doc.get("supplements", [])],
+        "extension": _times(doc.get("extension"), "requested_at", "decided_at"),
+        "returned": _times(doc.get("returned"), "at"), "ratings": _ratings_out(doc),
         "duplicate_of": doc.get("duplicate_of"), "followers": len(doc.get("followers", [])),
+        "disclosure_state": (doc.get("disclosure") or {}).get("state"),
+        "todo": doc.get("todo", []),
         "history": [{**entry, "at": to_api(entry["at"])} for entry in doc["history"]],
-        "actions": LETTER_WORKFLOW.actions(doc["state"], viewer.roles),
+        "actions": await available_actions(ctx, LETTER_WORKFLOW, doc, viewer),
     }
     if Role.MAILBOX_CENTER in viewer.roles and doc["state"] in (LetterState.SUBMITTED, LetterState.RETURNED):
         out["suggested_duplicates"] = await suggested_duplicates(ctx, doc)
     return out
 
 
-async def suggested_duplicates(ctx: "AppContext", doc: dict[str, Any]) -> list[dict[str, Any]]:
+async def suggested_duplicates(ctx: Context, doc: dict[str, Any]) -> list[dict[str, Any]]:
     """Possible duplicates within the window: the same writer's letters, and letters whose text is
     similar (candidates from the search index, compared on segmented text)."""
     letters = ctx.store.collection(LETTERS)
@@ -204,8 +207,7 @@ async def access_letter_for_staff(store: DocumentStore, actor: Principal, letter
     whether it is missing or someone else's."""
     doc = await store.collection(LETTERS).find_one({"_id": letter_id})
     scope = await _staff_scope(store, actor)
-    if doc is None or (scope is not None and not ({doc.get("lead_department"), *doc.get("co_departments", [])}
-                                                  & set(scope))):
+    if doc is None or (scope is not None and not set(units(doc)) & set(scope)):
         raise LetterNotFound()
     return doc
 
@@ -219,73 +221,100 @@ async def access_letter_for_citizen(store: DocumentStore, actor: Principal, lett
 
 # --- lists -------------------------------------------------------------------------------
 
-async def list_my_letters(store: DocumentStore, actor: Principal, *, limit: int, cursor: str | None) -> dict[str, Any]:
-    docs, next_cursor = await paginate(store.collection(LETTERS), {"citizen_id": actor.user_id},
+async def list_my_letters(ctx: Context, actor: Principal, *, limit: int, cursor: str | None) -> dict[str, Any]:
+    docs, next_cursor = await paginate(ctx.store.collection(LETTERS), {"citizen_id": actor.user_id},
                                        sort=[("_id", -1)], limit=limit, cursor=cursor, projection=SUMMARY_FIELDS)
-    clock = WarningClock(utcnow())
+    now = ctx.clock.now()
     items = []
     for doc in docs:
-        summary = letter_summary(doc, clock)
+        summary = letter_summary(doc, now)
         state = CITIZEN_STATE.get(LetterState(doc["state"]), LetterState(doc["state"]))
-        summary.update(state=state.value, state_label=STATE_LABELS[state], warning_level=None,
-                       lead_department=None)
+        summary.update(state=state.value, state_label=STATE_LABELS[state], warning_level=None, lead_department=None)
+        if (doc.get("deadline") or {}).get("policy") != HANDLING_CLOCK.name:
+            summary["due_at"] = None
         items.append(summary)
     return {"items": items, "next_cursor": next_cursor}
 
 
-async def list_staff_letters(store: DocumentStore, actor: Principal, *, states: list[str], department: str | None,
-                             overdue: bool, limit: int, cursor: str | None) -> dict[str, Any]:
-    """The inbox: the centre sees every letter; a department the letters it leads."""
-    scope = await _staff_scope(store, actor)
+async def list_staff_letters(ctx: Context, actor: Principal, *, states: list[str], department: str | None,
+                             overdue: bool, co_handled: bool, limit: int, cursor: str | None) -> dict[str, Any]:
+    """The inbox: the centre sees every letter; a department the letters it leads (or, with
+    ``co_handled``, those it co-handles)."""
+    scope = await _staff_scope(ctx.store, actor)
+    field = "assignment.co" if co_handled else "assignment.lead"
     filter_: dict[str, Any] = {}
     if department is not None:
         if scope is not None and department not in scope:
             return {"items": [], "next_cursor": None}
-        filter_["lead_department"] = department
+        filter_[field] = department
     elif scope is not None:
-        filter_["lead_department"] = scope[0] if len(scope) == 1 else {"$in": scope}
+        filter_[field] = scope[0] if len(scope) == 1 else {"$in": scope}
+    elif co_handled:
+        filter_[field] = {"$exists": True, "$ne": []}
     unknown = [state for state in states if state not in LetterState._value2member_map_]
     if unknown:
         raise ValidationFailed(details={"fields": [{"field": "state", "message": f"未知状态：{s}"} for s in unknown]})
-    if overdue:
-        filter_["state"] = {"$in": sorted(set(states) & DEADLINE_STATES) if states else sorted(DEADLINE_STATES)}
-        filter_["due_at"] = {"$lt": to_storage(utcnow())}
-        filter_["paused_at"] = None
-    elif states:
+    now = ctx.clock.now()
+    if states:
         filter_["state"] = states[0] if len(states) == 1 else {"$in": states}
-    docs, next_cursor = await paginate(store.collection(LETTERS), filter_, sort=[("_id", -1)], limit=limit,
+    if overdue:
+        filter_.update({"deadline.running": True, "deadline.paused_at": None,
+                        "deadline.due_at": {"$lt": to_storage(now)}})
+    docs, next_cursor = await paginate(ctx.store.collection(LETTERS), filter_, sort=[("_id", -1)], limit=limit,
                                        cursor=cursor, projection=SUMMARY_FIELDS)
-    clock = WarningClock(utcnow())
-    return {"items": [letter_summary(doc, clock) for doc in docs], "next_cursor": next_cursor}
+    return {"items": [letter_summary(doc, now) for doc in docs], "next_cursor": next_cursor}
 
 
 # --- public disclosure -------------------------------------------------------------------
 
-def _public_out(doc: dict[str, Any], *, detail: bool) -> dict[str, Any]:
+PUBLIC_FILTER = {"disclosure.state": "published", "state": {"$in": sorted(PUBLIC_STATES)}}
+
+
+def disclosure_draft(doc: dict[str, Any]) -> dict[str, str]:
+    """The auto-masked text a person checks before publishing: the writer's name masked
+    wherever it occurs, and everything a person can be found by (``backend/privacy.py``)."""
+    names = [doc["writer_name"]] if doc.get("writer_name") else []
+    reply = (doc.get("reply") or {}).get("text", "")
+    return {"title": mask_for_disclosure(doc["title"], names=names),
+            "content": mask_for_disclosure(doc["content"], names=names),
+            "reply": mask_for_disclosure(reply, names=names)}
+
+
+async def disclosure_for_staff(ctx: Context, doc: dict[str, Any]) -> dict[str, Any]:
+    saved = doc.get("disclosure") or {}
+    text = saved if saved.get("state") == "published" else disclosure_draft(doc)
+    return {"id": doc["_id"], "state": saved.get("state") or "draft", "public_consent": bool(doc.get("public")),
+            "title": text["title"], "content": text["content"], "reply": text["reply"],
+            "published_at": to_api(saved.get("published_at")), "version": doc["version"]}
+
+
+async def _public_out(ctx: Context, doc: dict[str, Any], *, detail: bool) -> dict[str, Any]:
+    published = doc["disclosure"]
+    department = (doc.get("reply") or {}).get("department")
     out = {"id": doc["_id"], "tracking_no": doc["tracking_no"], "type": doc["type"],
-           "type_label": LETTER_TYPE_LABELS[LetterType(doc["type"])], "title": mask_text(doc["title"]),
+           "type_label": LETTER_TYPE_LABELS[LetterType(doc["type"])], "title": published["title"],
            "writer": mask_name(doc["writer_name"]) if doc.get("writer_name") else "市民",
            "created_at": to_api(doc["created_at"]), "replied_at": to_api(doc.get("replied_at")),
-           "department": (doc.get("reply") or {}).get("department")}
+           "published_at": to_api(published.get("published_at")), "department": department,
+           "department_name": await ctx.department_names.get(department) if department else None}
     if detail:
-        out.update(content=mask_text(doc["content"]), reply=_reply_out(doc.get("reply"), mask=True))
+        out.update(content=published["content"], reply={
+            "text": published["reply"], "department": department, "department_name": out["department_name"],
+            "at": to_api((doc.get("reply") or {}).get("approved_at"))})
     return out
 
 
-PUBLIC_FILTER = {"public": True, "state": {"$in": sorted(PUBLIC_STATES)}}
-
-
-async def list_public_letters(ctx: "AppContext", *, q: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
+async def list_public_letters(ctx: Context, *, q: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
     filter_: dict[str, Any] = dict(PUBLIC_FILTER)
     if q:
-        filter_["_id"] = {"$in": await ctx.search.search(LETTERS, q, limit=200)}
+        filter_["_id"] = {"$in": await ctx.search.search(PUBLIC_INDEX, q, limit=200)}
     docs, next_cursor = await paginate(ctx.store.collection(LETTERS), filter_, sort=[("_id", -1)], limit=limit,
                                        cursor=cursor)
-    return {"items": [_public_out(doc, detail=False) for doc in docs], "next_cursor": next_cursor}
+    return {"items": [await _public_out(ctx, doc, detail=False) for doc in docs], "next_cursor": next_cursor}
 
 
-async def get_public_letter(store: DocumentStore, letter_id: str) -> dict[str, Any]:
-    doc = await store.collection(LETTERS).find_one({"_id": letter_id, **PUBLIC_FILTER})
+async def get_public_letter(ctx: Context, letter_id: str) -> dict[str, Any]:
+    doc = await ctx.store.collection(LETTERS).find_one({"_id": letter_id, **PUBLIC_FILTER})
     if doc is None:
         raise LetterNotFound()
-    return _public_out(doc, detail=True)
+    return await _public_out(ctx, doc, detail=True)

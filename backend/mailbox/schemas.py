@@ -120,6 +120,19 @@ class ExtensionIn(ApiModel):
     days: int = Field(ge=1, le=30)
 
 
+class OpinionIn(ApiModel):
+    text: Comment
+
+
+class DisclosureIn(ApiModel):
+    """The text that goes public, as the centre edited the auto-masked draft."""
+
+    title: Title
+    content: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+    reply: Annotated[str, StringConstraints(min_length=1, max_length=10000)]
+    comment: Comment | None = None
+
+
 class DecisionIn(ApiModel):
     approve: bool
     comment: Comment | None = None
@@ -129,6 +142,7 @@ class StaffLetterQuery(PageQuery):
     state: list[str] = Field(default_factory=list, max_length=10)
     department: DepartmentCode | None = None
     overdue: bool = False
+    co_handled: bool = False  # the letters the department co-handles (协办) instead of those it leads
 
 
 class MyLetterQuery(PageQuery):
@@ -166,8 +180,51 @@ class LetterOut(ResponseModel):
     warning_level: str | None = None
 
 
+class LetterSummaryOut(ResponseModel):
+    """A list item: what a list reads (no contents, no history)."""
+
+    id: str
+    tracking_no: str
+    type: LetterType
+    type_label: str
+    title: str
+    state: str
+    state_label: str
+    version: int
+    created_at: str
+    due_at: str | None = None
+    warning_level: str | None = None
+
+
 class LetterListOut(ResponseModel):
-    items: list[LetterOut]
+    items: list[LetterSummaryOut]
+    next_cursor: str | None
+
+
+class DisclosureOut(ResponseModel):
+    id: str
+    state: str
+    title: str
+    content: str
+    reply: str
+    published_at: str | None = None
+
+
+class PublicLetterOut(ResponseModel):
+    id: str
+    tracking_no: str
+    type: LetterType
+    type_label: str
+    title: str
+    writer: str
+    created_at: str
+    replied_at: str | None = None
+    department: str | None = None
+    department_name: str | None = None
+
+
+class PublicLetterListOut(ResponseModel):
+    items: list[PublicLetterOut]
     next_cursor: str | None
 
 

@@ -48,9 +48,9 @@ async def letter_statistics(store: DocumentStore, *, start: date, end: date,
     inclusive, Beijing dates; ``departments`` None means the whole city."""
     filter_: dict[str, Any] = {"dispatched_at": {"$gte": _day_start(start), "$lt": _day_start(end + timedelta(days=1))}}
     if departments is not None:
-        filter_["lead_department"] = {"$in": departments}
-    groups = await store.collection(LETTERS).group_count(filter_, by=["lead_department"], sums=_COUNTERS)
-    rows = sorted((_row(g["key"]["lead_department"], g["count"], g["sums"]) for g in groups),
+        filter_["assignment.lead"] = {"$in": departments}
+    groups = await store.collection(LETTERS).group_count(filter_, by=["assignment.lead"], sums=_COUNTERS)
+    rows = sorted((_row(g["key"]["assignment.lead"], g["count"], g["sums"]) for g in groups),
                   key=lambda row: (-row["received"], row["department"] or ""))
     totals: dict[str, float] = {}
     for group in groups:

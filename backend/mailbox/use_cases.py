@@ -1,372 +1,348 @@
-"""Every write to a letter. Each is one declared transition (``LETTER_WORKFLOW``) applied as one
-atomic compare-and-set that also records the history entry and the domain event."""
+"""Every write to a letter: each is one declared transition of ``LETTER_WORKFLOW`` applied by the
+case kernel (``backend/cases/engine.py``), which writes the state, history, clock, holder and the
+domain event in one compare-and-set. The functions here only do the letter's own work: check
+references, shape the fields, choose the declared outcome."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from backend.attachments.use_cases import resolve_attachments
-from backend.auth.permissions import Role
 from backend.auth.tokens import Principal
-from backend.clock import from_storage, now_stored, to_storage, utcnow
-from backend.errors import DuplicateKey, InvalidTransition, ServiceError
-from backend.events import doc_with_events, new_event
+from backend.cases.assignment import assigned, opinion
+from backend.cases.deadline import Extension, stopped
+from backend.cases.engine import apply, create_case
+from backend.clock import to_storage
+from backend.context import Context
+from backend.errors import DuplicateKey, InvalidTransition, VersionConflict
+from backend.events import Recipient, new_event
 from backend.identity.queries import get_department
-from backend.identity.use_cases import SYSTEM
 from backend.mailbox import queries
-from backend.mailbox.errors import CannotMergeIntoItself, ExtensionPending, NoExtensionPending, NotLeadDepartment
-from backend.mailbox.queries import LETTERS, access_letter_for_citizen, access_letter_for_staff
+from backend.mailbox.errors import (
+    CannotMergeIntoItself,
+    ExtensionPending,
+    LetterNotFound,
+    MergeTargetClosed,
+    NoExtensionPending,
+)
+from backend.mailbox.events import LetterEvent
+from backend.mailbox.queries import access_letter_for_citizen, access_letter_for_staff
 from backend.mailbox.schemas import (
     BAD_RATINGS,
+    RATING_LABELS,
     AddresseeKind,
     DecisionIn,
+    DisclosureIn,
     DispatchIn,
     ExtensionIn,
     InfoRequestIn,
     LetterIn,
     MergeIn,
+    OpinionIn,
     RatingIn,
     ReasonIn,
     ReplyIn,
     ReturnIn,
     SupplyInfoIn,
 )
-from backend.mailbox.workflow import DEADLINE_STATES, LETTER_WORKFLOW, LetterState
+from backend.mailbox.workflow import LETTER_WORKFLOW, LETTERS, LetterState
 from backend.tracking import next_tracking_number
-from backend.workdays import add_workdays, extend_for_pause, warning_level, workdays_between
-from backend.workflow import apply_transition
 
-if TYPE_CHECKING:
-    from backend.bootstrap import AppContext
-
-CENTER_RECIPIENT = {"kind": "role", "role": Role.MAILBOX_CENTER.value}
+PUBLIC_INDEX = "public_letters"  # the search index of published (masked) text only
+_MERGE_RETRIES = 5
 
 
-def _writer(doc: dict[str, Any]) -> list[dict[str, str]]:
-    return [{"kind": "user", "id": doc["citizen_id"]}]
-
-
-def _readers(doc: dict[str, Any]) -> list[dict[str, str]]:
-    """The writer and everyone whose duplicate letter was merged into this one."""
-    return [*_writer(doc), *({"kind": "user", "id": uid} for uid in doc.get("followers", []))]
-
-
-def _lead(doc: dict[str, Any]) -> list[dict[str, str]]:
-    return [{"kind": "department", "code": doc["lead_department"]}] if doc.get("lead_department") else []
-
-
-def _event(doc: dict[str, Any], event_type: str, actor: Principal, recipients: list[dict[str, str]],
-           **data: Any) -> dict[str, Any]:
-    return new_event(event_type, collection=LETTERS, subject_id=doc["_id"], actor=actor.user_id,
-                     recipients=recipients, data={"tracking_no": doc["tracking_no"], "title": doc["title"],
-                                                  "type": doc["type"], **data})
-
-
-async def _transition(ctx: "AppContext", doc: dict[str, Any], action: str, actor: Principal, *,
-                      events: list[dict[str, Any]] = (), **kwargs: Any) -> dict[str, Any]:
-    after = await apply_transition(ctx.store.collection(LETTERS), doc, workflow=LETTER_WORKFLOW, action=action,
-                                   actor=actor, events=events, **kwargs)
-    if events:
-        ctx.relay.wake()
-    return after
-
-
-def _due(ctx: "AppContext", letter_type: str) -> str:
-    return to_storage(add_workdays(utcnow(), ctx.settings.letter_deadline_days(letter_type)))
-
-
-def _require_lead(doc: dict[str, Any], actor: Principal) -> None:
-    if actor.department is None or actor.department != doc.get("lead_department"):
-        raise NotLeadDepartment()
+async def _apply(ctx: Context, doc: dict[str, Any], action: str, actor: Principal, **kwargs: Any) -> dict[str, Any]:
+    return await apply(ctx, LETTER_WORKFLOW, doc, action, actor=actor, **kwargs)
 
 
 # --- citizens ------------------------------------------------------------------------------
 
-async def do_submit_letter(ctx: "AppContext", data: LetterIn, *, acting_user: Principal,
-                           letter_id: str) -> dict[str, Any]:
+async def do_submit_letter(ctx: Context, data: LetterIn, *, acting_user: Principal, letter_id: str) -> dict[str, Any]:
     """A new letter with a tracking number, into the mailbox centre's inbox.
 
     ``letter_id`` comes from the request's Idempotency-Key claim: a retry after a crash finds the
     letter already stored under it (the insert refuses the same id) and returns it instead of
     creating a second one; that retry costs a tracking number, which leaves a harmless gap.
     """
-    letters = ctx.store.collection(LETTERS)
     if data.addressee.kind is not AddresseeKind.MAYOR:
         await get_department(ctx.store, data.addressee.code or "")
     attachments = await resolve_attachments(ctx, data.attachments, owner=acting_user, images_only=True)
-    now = now_stored()
-    doc: dict[str, Any] = {
-        "_id": letter_id, "tracking_no": await next_tracking_number(ctx.store, "XJ"),
+    fields = {
+        "tracking_no": await next_tracking_number(ctx.store, "XJ", ctx.clock.now()),
         "citizen_id": acting_user.user_id, "type": data.type.value, "title": data.title, "content": data.content,
         "addressee": data.addressee.model_dump(mode="json"), "attachments": attachments, "public": data.public,
-        "contact_phone": data.contact_phone, "writer_name": data.writer_name,
-        "state": LetterState.SUBMITTED.value, "version": 1, "round": 1, "followers": [], "co_departments": [],
-        "lead_department": None, "due_at": None, "stats": {},
-        "history": [{"at": now, "by": acting_user.user_id, "role": Role.CITIZEN.value, "action": "submit",
-                     "from": None, "to": LetterState.SUBMITTED.value, "comment": None}],
-        "created_at": now, "updated_at": now,
+        "contact_phone": data.contact_phone, "writer_name": data.writer_name, "round": 1, "followers": [],
+        "assignment": None, "stats": {},
     }
-    event = _event(doc, "letter.submitted", acting_user, [CENTER_RECIPIENT])
     try:
-        await letters.insert_one(doc_with_events(doc, event))
+        doc = await create_case(ctx, LETTER_WORKFLOW, fields, actor=acting_user, case_id=letter_id)
     except DuplicateKey:  # the same reserved id: stored by an earlier attempt of this request
-        stored = await letters.find_one({"_id": letter_id})
+        stored = await ctx.store.collection(LETTERS).find_one({"_id": letter_id})
         if stored is None or stored["citizen_id"] != acting_user.user_id:
             raise
         # That attempt may have died between the insert and the search index: index again
-        # (an upsert), or the letter would never be found by search.
-        await ctx.search.index(LETTERS, letter_id, f"{stored['title']} {stored['content']}")
-        return await queries.letter_for_citizen(ctx.store, stored)
-    ctx.relay.wake()
-    await ctx.search.index(LETTERS, letter_id, f"{data.title} {data.content}")
-    return await queries.letter_for_citizen(ctx.store, doc)
+        # (an upsert), or the letter would never be found by duplicate detection.
+        doc = stored
+    await ctx.search.index(LETTERS, letter_id, f"{doc['title']} {doc['content']}")
+    return await queries.letter_for_citizen(ctx, doc)
 
 
-async def do_supply_info(ctx: "AppContext", letter_id: str, data: SupplyInfoIn, *,
-                         acting_user: Principal) -> dict[str, Any]:
-    """The citizen answers the department's question; the paused deadline moves on by the pause."""
+async def do_supply_info(ctx: Context, letter_id: str, data: SupplyInfoIn, *, acting_user: Principal) -> dict[str, Any]:
+    """The citizen answers the department's question; the paused clock moves on by the pause."""
     doc = await access_letter_for_citizen(ctx.store, acting_user, letter_id)
     attachments = await resolve_attachments(ctx, data.attachments, owner=acting_user, images_only=True)
-    now = utcnow()
-    change: dict[str, Any] = {"paused_at": None}
-    if doc.get("due_at") and doc.get("paused_at"):
-        change["due_at"] = to_storage(extend_for_pause(from_storage(doc["due_at"]), from_storage(doc["paused_at"]), now))
-    after = await _transition(ctx, doc, "supply_info", acting_user, comment=data.text, set_fields=change,
-                              update={"$push": {"supplements": {"at": to_storage(now), "text": data.text,
-                                                                "attachments": attachments}}},
-                              events=[_event(doc, "letter.info_supplied", acting_user, _lead(doc))])
-    return await queries.letter_for_citizen(ctx.store, after)
+    supplement = {"at": ctx.clock.stored(), "text": data.text, "attachments": attachments}
+    after = await _apply(ctx, doc, "supply_info", acting_user, comment=data.text,
+                         changes={"$push": {"supplements": supplement}})
+    return await queries.letter_for_citizen(ctx, after)
 
 
-async def do_rate_letter(ctx: "AppContext", letter_id: str, data: RatingIn, *,
-                         acting_user: Principal) -> dict[str, Any]:
+async def do_rate_letter(ctx: Context, letter_id: str, data: RatingIn, *, acting_user: Principal) -> dict[str, Any]:
     """Five-level rating of the final reply. A bad first rating reopens the letter once for
-    re-handling (二次办理) with a new deadline; the second rating is final."""
+    re-handling (二次办理) by whoever answered it; the second rating is final."""
     doc = await access_letter_for_citizen(ctx.store, acting_user, letter_id)
-    rating = {"level": data.level.value, "comment": data.comment, "at": now_stored(), "round": doc["round"]}
+    now = ctx.clock.stored()
+    rating = {"level": data.level.value, "comment": data.comment, "at": now, "round": doc["round"]}
+    labels = {"rating": data.level.value, "rating_label": RATING_LABELS[data.level]}
     if data.level in BAD_RATINGS and doc["round"] == 1:
-        after = await _transition(
-            ctx, doc, "rate_reopen", acting_user, comment=data.comment,
-            set_fields={"round": 2, "due_at": _due(ctx, doc["type"]), "warned_level": None, "stats.reopened": 1,
-                        "reopened_at": now_stored()},
-            update={"$push": {"ratings": rating}},
-            events=[_event(doc, "letter.reopened", acting_user, [*_lead(doc), CENTER_RECIPIENT],
-                           rating=data.level.value)])
+        changes: dict[str, Any] = {"$set": {"round": 2, "stats.reopened": 1, "reopened_at": now},
+                                   "$push": {"ratings": rating}}
+        if (doc.get("disclosure") or {}).get("state") == "published":  # the answer changes: a person decides again
+            changes["$set"]["disclosure.state"] = "withdrawn"
+        outcome = "center" if doc.get("answered_by_center") else "department"
+        after = await _apply(ctx, doc, "rate_reopen", acting_user, outcome=outcome, comment=data.comment,
+                             changes=changes, data=labels)
+        if "disclosure.state" in changes["$set"]:
+            await ctx.search.remove(PUBLIC_INDEX, letter_id)
     else:
         satisfied = 0 if data.level in BAD_RATINGS else 1
-        after = await _transition(
-            ctx, doc, "rate", acting_user, comment=data.comment,
-            set_fields={"closed_at": now_stored(), "stats.closed": 1, "stats.rated": 1, "stats.satisfied": satisfied},
-            update={"$push": {"ratings": rating}},
-            events=[_event(doc, "letter.rated", acting_user, [*_lead(doc), CENTER_RECIPIENT],
-                           rating=data.level.value)])
-    return await queries.letter_for_citizen(ctx.store, after)
+        after = await _apply(ctx, doc, "rate", acting_user, comment=data.comment, data=labels, changes={
+            "$set": {"closed_at": now, "stats.closed": 1, "stats.rated": 1, "stats.satisfied": satisfied},
+            "$push": {"ratings": rating}})
+    return await queries.letter_for_citizen(ctx, after)
 
 
 # --- the mailbox centre --------------------------------------------------------------------
 
-async def do_dispatch_letter(ctx: "AppContext", letter_id: str, data: DispatchIn, *, acting_user: Principal,
+async def do_dispatch_letter(ctx: Context, letter_id: str, data: DispatchIn, *, acting_user: Principal,
                              expected_version: int | None) -> dict[str, Any]:
-    """To one lead department plus co-departments; the deadline starts now (working days by type)."""
+    """To one lead department plus co-departments; the handling clock starts now."""
     doc = await access_letter_for_staff(ctx.store, acting_user, letter_id)
-    co = [code for code in dict.fromkeys(data.co_departments) if code != data.lead_department]
-    for code in [data.lead_department, *co]:
+    assignment = assigned(data.lead_department, data.co_departments)
+    for code in [assignment["lead"], *assignment["co"]]:
         await get_department(ctx.store, code)
-    now = now_stored()
-    after = await _transition(
-        ctx, doc, "dispatch", acting_user, comment=data.comment, expected_version=expected_version,
-        set_fields={"lead_department": data.lead_department, "co_departments": co, "dispatched_at": now,
-                    "due_at": _due(ctx, doc["type"]), "warned_level": None, "paused_at": None},
-        history={"lead_department": data.lead_department, "co_departments": co},
-        events=[_event(doc, "letter.dispatched", acting_user,
-                       [{"kind": "department", "code": code} for code in [data.lead_department, *co]] + _writer(doc),
-                       lead_department=data.lead_department)])
+    after = await _apply(ctx, doc, "dispatch", acting_user, comment=data.comment, expected_version=expected_version,
+                         changes={"$set": {"assignment": assignment, "dispatched_at": ctx.clock.stored(),
+                                           "answered_by_center": False}},
+                         history={"lead_department": assignment["lead"], "co_departments": assignment["co"]},
+                         data={"lead_department": assignment["lead"]})
     return await queries.letter_for_staff(ctx, after, viewer=acting_user)
 
 
-async def do_answer_letter(ctx: "AppContext", letter_id: str, data: ReplyIn, *, acting_user: Principal,
+async def do_answer_letter(ctx: Context, letter_id: str, data: ReplyIn, *, acting_user: Principal,
                            expected_version: int | None) -> dict[str, Any]:
     """The centre answers directly (e.g. a simple consultation) without dispatching."""
     doc = await access_letter_for_staff(ctx.store, acting_user, letter_id)
     attachments = await resolve_attachments(ctx, data.attachments, owner=acting_user)
-    now = now_stored()
+    now = ctx.clock.stored()
     reply = {"text": data.text, "attachments": attachments, "by": acting_user.user_id,
              "department": acting_user.department, "at": now, "approved_at": now}
-    after = await _transition(
-        ctx, doc, "answer", acting_user, expected_version=expected_version,
-        set_fields={"reply": reply, "replied_at": now, "lead_department": acting_user.department,
-                    "dispatched_at": now, "stats.replied": 1, "stats.on_time": 1, "stats.handling_workdays": 0},
-        events=[_event(doc, "letter.replied", acting_user, _readers(doc))])
+    changes = {"$set": {"reply": reply, "replied_at": now, "answered_by_center": True,
+                        "assignment": assigned(acting_user.department) if acting_user.department else None}}
+    if doc["round"] == 1:
+        changes["$set"].update({"dispatched_at": now, "stats.replied": 1, "stats.on_time": 1,
+                                "stats.handling_workdays": 0})
+    after = await _apply(ctx, doc, "answer", acting_user, expected_version=expected_version, changes=changes,
+                         events=_follower_notices(ctx, doc, acting_user))
     return await queries.letter_for_staff(ctx, after, viewer=acting_user)
 
 
-async def do_reject_letter(ctx: "AppContext", letter_id: str, data: ReasonIn, *, acting_user: Principal,
+async def do_reject_letter(ctx: Context, letter_id: str, data: ReasonIn, *, acting_user: Principal,
                            expected_version: int | None) -> dict[str, Any]:
     doc = await access_letter_for_staff(ctx.store, acting_user, letter_id)
-    after = await _transition(ctx, doc, "reject", acting_user, comment=data.reason, expected_version=expected_version,
-                              set_fields={"rejection_reason": data.reason, "closed_at": now_stored()},
-                              events=[_event(doc, "letter.rejected", acting_user, _writer(doc), reason=data.reason)])
+    after = await _apply(ctx, doc, "reject", acting_user, comment=data.reason, expected_version=expected_version,
+                         changes={"$set": {"rejection_reason": data.reason, "closed_at": ctx.clock.stored()}},
+                         data={"reason": data.reason})
     return await queries.letter_for_staff(ctx, after, viewer=acting_user)
 
 
-async def do_merge_letter(ctx: "AppContext", letter_id: str, data: MergeIn, *, acting_user: Principal,
+async def do_merge_letter(ctx: Context, letter_id: str, data: MergeIn, *, acting_user: Principal,
                           expected_version: int | None) -> dict[str, Any]:
-    """并单: this letter is a duplicate of ``original_id``. Its writer follows the original and is
-    told of the original's reply. The follower is added first: if the second write fails, the
-    original merely has one more reader, and the merge can be retried."""
+    """并单: ``letter_id`` is a duplicate of ``data.original_id``. Both letters record it (history
+    and event on each): the duplicate becomes ``merged``; the original takes its writer as a
+    follower, who is told of the original's answer under their own letter, never the original's
+    title or text."""
     doc = await access_letter_for_staff(ctx.store, acting_user, letter_id)
-    original = await access_letter_for_staff(ctx.store, acting_user, data.original_id)
-    if original["_id"] == doc["_id"] or original["state"] in (LetterState.MERGED, LetterState.REJECTED):
+    if data.original_id == letter_id:
         raise CannotMergeIntoItself()
-    if LETTER_WORKFLOW.find(doc["state"], "merge") is None:  # refuse before touching the original
+    try:
+        original = await access_letter_for_staff(ctx.store, acting_user, data.original_id)
+    except LetterNotFound:
+        raise CannotMergeIntoItself() from None
+    if original["state"] == LetterState.MERGED:
+        raise CannotMergeIntoItself()
+    if LETTER_WORKFLOW.find(original["state"], "absorb") is None:
+        raise MergeTargetClosed(details={"state": original["state"]})
+    if LETTER_WORKFLOW.find(doc["state"], "merge") is None:  # before touching the original
         raise InvalidTransition(details={"state": doc["state"], "action": "merge"})
-    letters = ctx.store.collection(LETTERS)
-    await letters.update_one({"_id": original["_id"]}, {"$addToSet": {"followers": doc["citizen_id"]}})
-    after = await _transition(
-        ctx, doc, "merge", acting_user, comment=data.comment, expected_version=expected_version,
-        set_fields={"duplicate_of": original["_id"], "closed_at": now_stored()},
-        history={"original_tracking_no": original["tracking_no"]},
-        events=[_event(doc, "letter.merged", acting_user, _writer(doc), original_tracking_no=original["tracking_no"])])
+    after = await _apply(ctx, doc, "merge", acting_user, comment=data.comment, expected_version=expected_version,
+                         changes={"$set": {"duplicate_of": original["_id"], "closed_at": ctx.clock.stored()}},
+                         history={"original_tracking_no": original["tracking_no"]},
+                         data={"original_tracking_no": original["tracking_no"]})
+    follower = {"letter_id": doc["_id"], "citizen_id": doc["citizen_id"], "tracking_no": doc["tracking_no"],
+                "title": doc["title"], "type": doc["type"]}
+    for attempt in range(_MERGE_RETRIES):
+        try:
+            await _apply(ctx, original, "absorb", acting_user, comment=data.comment,
+                         changes={"$push": {"followers": follower}},
+                         history={"duplicate_tracking_no": doc["tracking_no"]},
+                         data={"duplicate_tracking_no": doc["tracking_no"]})
+            break
+        except VersionConflict:  # the original moved on meanwhile: adding a follower commutes, so retry
+            if attempt + 1 == _MERGE_RETRIES:
+                raise
+            original = await access_letter_for_staff(ctx.store, acting_user, data.original_id)
     return await queries.letter_for_staff(ctx, after, viewer=acting_user)
 
 
-async def do_review_reply(ctx: "AppContext", letter_id: str, data: DecisionIn, *, acting_user: Principal,
+async def do_review_reply(ctx: Context, letter_id: str, data: DecisionIn, *, acting_user: Principal,
                           expected_version: int | None) -> dict[str, Any]:
-    """Approve the department's reply (the citizen, and the public if allowed, then see it) or
-    send it back with comments."""
+    """Approve the department's reply (the citizen then sees it) or send it back with comments."""
     doc = await access_letter_for_staff(ctx.store, acting_user, letter_id)
     if not data.approve:
-        after = await _transition(ctx, doc, "send_back", acting_user, comment=data.comment,
-                                  expected_version=expected_version,
-                                  events=[_event(doc, "letter.reply_sent_back", acting_user, _lead(doc),
-                                                 comment=data.comment)])
+        after = await _apply(ctx, doc, "send_back", acting_user, comment=data.comment,
+                             expected_version=expected_version, data={"comment": data.comment})
         return await queries.letter_for_staff(ctx, after, viewer=acting_user)
-    now = utcnow()
-    change: dict[str, Any] = {"reply.approved_at": to_storage(now), "replied_at": to_storage(now)}
-    if doc["round"] == 1 and doc.get("dispatched_at"):  # absent only in states that cannot be approved
-        change.update({
-            "stats.replied": 1,
-            "stats.on_time": int(doc.get("due_at") is None or to_storage(now) <= doc["due_at"]),
-            "stats.handling_workdays": round(workdays_between(from_storage(doc["dispatched_at"]), now), 2),
-        })
-    after = await _transition(ctx, doc, "approve", acting_user, comment=data.comment,
-                              expected_version=expected_version, set_fields=change,
-                              events=[_event(doc, "letter.replied", acting_user, _readers(doc) + _lead(doc))])
+    now = ctx.clock.now()
+    changes: dict[str, Any] = {"$set": {"reply.approved_at": to_storage(now), "replied_at": to_storage(now)}}
+    if doc["round"] == 1 and doc.get("deadline"):  # round-one figures, from the clock this stops
+        handled = stopped(doc["deadline"], now)
+        changes["$set"].update({"stats.replied": 1, "stats.on_time": int(bool(handled["met"])),
+                                "stats.handling_workdays": handled["workdays"] or 0})
+    after = await _apply(ctx, doc, "approve", acting_user, comment=data.comment, expected_version=expected_version,
+                         changes=changes, events=_follower_notices(ctx, doc, acting_user), now=now)
     return await queries.letter_for_staff(ctx, after, viewer=acting_user)
 
 
-async def do_decide_extension(ctx: "AppContext", letter_id: str, data: DecisionIn, *, acting_user: Principal,
+async def do_decide_extension(ctx: Context, letter_id: str, data: DecisionIn, *, acting_user: Principal,
                               expected_version: int | None) -> dict[str, Any]:
     doc = await access_letter_for_staff(ctx.store, acting_user, letter_id)
-    extension = doc.get("extension") or {}
-    if extension.get("state") != "pending":
+    request = doc.get("extension") or {}
+    if request.get("state") != "pending":
         raise NoExtensionPending()
-    change: dict[str, Any] = {"extension.state": "approved" if data.approve else "refused",
-                              "extension.decided_at": now_stored(), "extension.decided_by": acting_user.user_id}
-    if data.approve and doc.get("due_at"):
-        change["due_at"] = to_storage(add_workdays(from_storage(doc["due_at"]), extension["days"]))
-        change["warned_level"] = None
-    after = await _transition(ctx, doc, "decide_extension", acting_user, comment=data.comment,
-                              expected_version=expected_version, set_fields=change,
-                              history={"approved": data.approve},
-                              events=[_event(doc, "letter.extension_decided", acting_user, _lead(doc),
-                                             approved=data.approve)])
+    changes = {"$set": {"extension.state": "approved" if data.approve else "refused",
+                        "extension.decided_at": ctx.clock.stored(), "extension.decided_by": acting_user.user_id}}
+    after = await _apply(ctx, doc, "decide_extension", acting_user, outcome="approved" if data.approve else "refused",
+                         comment=data.comment, expected_version=expected_version, changes=changes,
+                         extension=Extension(request["days"], request["reason"], request["by"]),
+                         history={"approved": data.approve},
+                         data={"approved": data.approve, "decision_label": "已批准" if data.approve else "未获批准"})
     return await queries.letter_for_staff(ctx, after, viewer=acting_user)
 
 
 # --- departments ---------------------------------------------------------------------------
 
-async def do_accept_letter(ctx: "AppContext", letter_id: str, *, acting_user: Principal,
+async def do_accept_letter(ctx: Context, letter_id: str, *, acting_user: Principal,
                            expected_version: int | None) -> dict[str, Any]:
     doc = await access_letter_for_staff(ctx.store, acting_user, letter_id)
-    _require_lead(doc, acting_user)
-    after = await _transition(ctx, doc, "accept", acting_user, expected_version=expected_version,
-                              set_fields={"accepted_at": now_stored()},
-                              events=[_event(doc, "letter.accepted", acting_user, _writer(doc))])
+    after = await _apply(ctx, doc, "accept", acting_user, expected_version=expected_version,
+                         changes={"$set": {"accepted_at": ctx.clock.stored()}})
     return await queries.letter_for_staff(ctx, after, viewer=acting_user)
 
 
-async def do_return_letter(ctx: "AppContext", letter_id: str, data: ReturnIn, *, acting_user: Principal,
+async def do_return_letter(ctx: Context, letter_id: str, data: ReturnIn, *, acting_user: Principal,
                            expected_version: int | None) -> dict[str, Any]:
     """退回: "not ours" must name who is responsible, so the centre can re-dispatch at once."""
     doc = await access_letter_for_staff(ctx.store, acting_user, letter_id)
-    _require_lead(doc, acting_user)
-    after = await _transition(
-        ctx, doc, "return", acting_user, comment=data.reason, expected_version=expected_version,
-        set_fields={"returned": {"by_department": doc["lead_department"], "reason": data.reason,
-                                 "responsible_body": data.responsible_body, "at": now_stored()},
-                    "due_at": None, "paused_at": None},
-        history={"responsible_body": data.responsible_body},
-        events=[_event(doc, "letter.returned", acting_user, [CENTER_RECIPIENT],
-                       responsible_body=data.responsible_body)])
+    lead = (doc.get("assignment") or {}).get("lead")
+    returned = {"by_department": lead, "reason": data.reason, "responsible_body": data.responsible_body,
+                "at": ctx.clock.stored()}
+    after = await _apply(ctx, doc, "return", acting_user, comment=data.reason, expected_version=expected_version,
+                         changes={"$set": {"returned": returned}},
+                         history={"responsible_body": data.responsible_body},
+                         data={"responsible_body": data.responsible_body})
     return await queries.letter_for_staff(ctx, after, viewer=acting_user)
 
 
-async def do_request_info(ctx: "AppContext", letter_id: str, data: InfoRequestIn, *, acting_user: Principal,
+async def do_request_info(ctx: Context, letter_id: str, data: InfoRequestIn, *, acting_user: Principal,
                           expected_version: int | None) -> dict[str, Any]:
-    """Ask the citizen for more information; the deadline clock pauses until they answer."""
+    """Ask the citizen for more information; the clock pauses until they answer."""
     doc = await access_letter_for_staff(ctx.store, acting_user, letter_id)
-    _require_lead(doc, acting_user)
-    now = now_stored()
-    after = await _transition(ctx, doc, "request_info", acting_user, comment=data.question,
-                              expected_version=expected_version,
-                              set_fields={"paused_at": now, "info_request": {"question": data.question, "at": now}},
-                              events=[_event(doc, "letter.info_requested", acting_user, _writer(doc),
-                                             question=data.question)])
+    after = await _apply(ctx, doc, "request_info", acting_user, comment=data.question,
+                         expected_version=expected_version,
+                         changes={"$set": {"info_request": {"question": data.question, "at": ctx.clock.stored()}}},
+                         data={"question": data.question})
     return await queries.letter_for_staff(ctx, after, viewer=acting_user)
 
 
-async def do_reply_letter(ctx: "AppContext", letter_id: str, data: ReplyIn, *, acting_user: Principal,
+async def do_give_opinion(ctx: Context, letter_id: str, data: OpinionIn, *, acting_user: Principal,
+                          expected_version: int | None) -> dict[str, Any]:
+    """A co-department's opinion (协办意见), which the lead department sees before replying."""
+    doc = await access_letter_for_staff(ctx.store, acting_user, letter_id)
+    entry = opinion(acting_user.department or "", acting_user.user_id, data.text, ctx.clock.stored())
+    after = await _apply(ctx, doc, "give_opinion", acting_user, comment=data.text, expected_version=expected_version,
+                         changes={"$push": {"assignment.opinions": entry}},
+                         data={"co_department": acting_user.department})
+    return await queries.letter_for_staff(ctx, after, viewer=acting_user)
+
+
+async def do_reply_letter(ctx: Context, letter_id: str, data: ReplyIn, *, acting_user: Principal,
                           expected_version: int | None) -> dict[str, Any]:
     """The department's reply, which the centre reviews before the citizen sees it."""
     doc = await access_letter_for_staff(ctx.store, acting_user, letter_id)
-    _require_lead(doc, acting_user)
     attachments = await resolve_attachments(ctx, data.attachments, owner=acting_user)
     reply = {"text": data.text, "attachments": attachments, "by": acting_user.user_id,
-             "department": acting_user.department, "at": now_stored(), "approved_at": None}
-    after = await _transition(ctx, doc, "reply", acting_user, expected_version=expected_version,
-                              set_fields={"reply": reply},
-                              events=[_event(doc, "letter.reply_submitted", acting_user, [CENTER_RECIPIENT])])
+             "department": acting_user.department, "at": ctx.clock.stored(), "approved_at": None}
+    after = await _apply(ctx, doc, "reply", acting_user, expected_version=expected_version,
+                         changes={"$set": {"reply": reply}})
     return await queries.letter_for_staff(ctx, after, viewer=acting_user)
 
 
-async def do_request_extension(ctx: "AppContext", letter_id: str, data: ExtensionIn, *, acting_user: Principal,
+async def do_request_extension(ctx: Context, letter_id: str, data: ExtensionIn, *, acting_user: Principal,
                                expected_version: int | None) -> dict[str, Any]:
     doc = await access_letter_for_staff(ctx.store, acting_user, letter_id)
-    _require_lead(doc, acting_user)
     if (doc.get("extension") or {}).get("state") == "pending":
         raise ExtensionPending()
     extension = {"state": "pending", "days": data.days, "reason": data.reason, "by": acting_user.user_id,
-                 "requested_at": now_stored()}
-    after = await _transition(ctx, doc, "request_extension", acting_user, comment=data.reason,
-                              expected_version=expected_version, set_fields={"extension": extension},
-                              history={"days": data.days},
-                              events=[_event(doc, "letter.extension_requested", acting_user, [CENTER_RECIPIENT],
-                                             days=data.days)])
+                 "requested_at": ctx.clock.stored()}
+    after = await _apply(ctx, doc, "request_extension", acting_user, comment=data.reason,
+                         expected_version=expected_version, changes={"$set": {"extension": extension}},
+                         history={"days": data.days}, data={"days": data.days})
     return await queries.letter_for_staff(ctx, after, viewer=acting_user)
 
 
-# --- electronic supervision (电子监察) ------------------------------------------------------
+# --- public disclosure ---------------------------------------------------------------------
 
-async def do_warn_due_letters(ctx: "AppContext") -> int:
-    """Emit ``letter.overdue_warning`` once per level (yellow: due within 2 working days; red:
-    overdue) for every letter a department holds. Run periodically; returns warnings emitted."""
-    now = utcnow()
-    horizon = to_storage(add_workdays(now, 2))
-    candidates = await ctx.store.collection(LETTERS).find(
-        {"state": {"$in": sorted(DEADLINE_STATES)}, "due_at": {"$lte": horizon}, "warned_level": {"$ne": "red"},
-         "paused_at": None}, limit=1000)
-    emitted = 0
-    for doc in candidates:
-        level = warning_level(from_storage(doc["due_at"]), now)
-        if level == "normal" or level == doc.get("warned_level"):
-            continue
-        try:
-            await _transition(ctx, doc, "warn", SYSTEM, set_fields={"warned_level": level},
-                              comment="即将到期" if level == "yellow" else "已超期",
-                              events=[_event(doc, "letter.overdue_warning", SYSTEM, [*_lead(doc), CENTER_RECIPIENT],
-                                             level=level, due_at=doc["due_at"])])
-            emitted += 1
-        except ServiceError:  # the letter changed meanwhile: the next run sees it as it is now
-            continue
-    return emitted
+async def do_publish_letter(ctx: Context, letter_id: str, data: DisclosureIn, *, acting_user: Principal,
+                            expected_version: int | None) -> dict[str, Any]:
+    """The centre publishes the letter and its reply as it edited the redactions (the
+    auto-masked draft is what ``GET …/disclosure`` shows). Only this text is public or searchable."""
+    doc = await access_letter_for_staff(ctx.store, acting_user, letter_id)
+    now = ctx.clock.stored()
+    disclosure = {"state": "published", "title": data.title, "content": data.content, "reply": data.reply,
+                  "published_at": now, "published_by": acting_user.user_id}
+    after = await _apply(ctx, doc, "publish", acting_user, comment=data.comment, expected_version=expected_version,
+                         changes={"$set": {"disclosure": disclosure}})
+    await ctx.search.index(PUBLIC_INDEX, letter_id, f"{data.content} {data.reply}", fields={"title": data.title})
+    return await queries.disclosure_for_staff(ctx, after)
+
+
+async def do_unpublish_letter(ctx: Context, letter_id: str, data: ReasonIn, *, acting_user: Principal,
+                              expected_version: int | None) -> dict[str, Any]:
+    doc = await access_letter_for_staff(ctx.store, acting_user, letter_id)
+    after = await _apply(ctx, doc, "unpublish", acting_user, comment=data.reason, expected_version=expected_version,
+                         changes={"$set": {"disclosure.state": "withdrawn"}})
+    await ctx.search.remove(PUBLIC_INDEX, letter_id)
+    return await queries.disclosure_for_staff(ctx, after)
+
+
+def _follower_notices(ctx: Context, doc: dict[str, Any], actor: Principal) -> list[Any]:
+    """One event per merged duplicate, about the follower's own letter (its title, its number)."""
+    notices = []
+    for follower in doc.get("followers", []):
+        notices.append(new_event(
+            LetterEvent.MERGED_REPLIED, collection=LETTERS, subject_id=follower["letter_id"], actor=actor.user_id,
+            recipients=[Recipient.user(follower["citizen_id"])], at=ctx.clock.stored(),
+            data={"tracking_no": follower["tracking_no"], "title": follower["title"], "type": follower["type"]}))
+    return notices

@@ -108,7 +108,7 @@ async def test_relay_moves_events_and_keeps_them_while_redis_is_down(quiet_ctx: 
     e1, e2 = probe_event("p1", 1), probe_event("p1", 2)
     await probes.insert_one(doc_with_events({"_id": "p1", "state": "new", "version": 1}, e1, e2))
     assert await ctx.relay.relay_once() == 2
-    assert [e["id"] for e in await stream_events(own_redis.url)] == [e1["id"], e2["id"]]
+    assert [e["id"] for e in await stream_events(own_redis.url)] == [e1.id, e2.id]
     stored = await probes.find_one({"_id": "p1"})
     assert stored is not None and not stored.get(OUTBOX_FIELD) and PENDING_FIELD not in stored
     assert await ctx.relay.relay_once() == 0  # nothing twice
@@ -124,13 +124,13 @@ async def test_relay_moves_events_and_keeps_them_while_redis_is_down(quiet_ctx: 
     for doc_id, event, state in (("p2", e3, "new"), ("p1", e4, "done")):
         stored = await probes.find_one({"_id": doc_id})
         assert stored is not None and stored["state"] == state  # the change and its event, together
-        assert [e["id"] for e in stored[OUTBOX_FIELD]] == [event["id"]] and stored[PENDING_FIELD] is True
+        assert [e["id"] for e in stored[OUTBOX_FIELD]] == [event.id] and stored[PENDING_FIELD] is True
 
     # (c) the same server back (same data directory): the waiting events flow, the old ones are kept
     await own_redis.start()
     assert await ctx.relay.relay_once() == 2
     ids = [e["id"] for e in await stream_events(own_redis.url)]
-    assert ids[:2] == [e1["id"], e2["id"]] and sorted(ids[2:]) == sorted([e3["id"], e4["id"]])
+    assert ids[:2] == [e1.id, e2.id] and sorted(ids[2:]) == sorted([e3.id, e4.id])
     for doc_id in ("p1", "p2"):
         stored = await probes.find_one({"_id": doc_id})
         assert stored is not None and not stored.get(OUTBOX_FIELD) and PENDING_FIELD not in stored
@@ -159,7 +159,7 @@ async def test_an_event_added_during_a_relay_pass_is_not_lost(quiet_ctx: AppCont
     await asyncio.gather(writer(), relay())
     await ctx.relay.relay_once()
     published = [e["id"] for e in await stream_events(own_redis.url)]
-    assert set(published) == {e["id"] for e in sent}
+    assert set(published) == {e.id for e in sent}
     stored = await probes.find_one({"_id": "p"})
     assert stored is not None and not stored.get(OUTBOX_FIELD) and PENDING_FIELD not in stored
 

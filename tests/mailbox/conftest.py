@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-import pytest
 
 from backend.events import EVENT_STREAM
 from tests.conftest import ApiClient, Harness
@@ -37,8 +36,3 @@ async def published_events(harness: Harness) -> list[dict[str, Any]]:
     await harness.ctx.relay.relay_once()
     entries = await harness.ctx.redis.xrange(EVENT_STREAM)
     return [orjson.loads(fields[b"event"]) for _id, fields in entries]
-
-
-@pytest.fixture
-async def center(harness: Harness) -> ApiClient:
-    return await harness.staff("center")

@@ -15,13 +15,13 @@ from backend.notifications.queries import NOTIFICATIONS
 from push import keys
 from push.app import start_push
 from push.config import PushConfig
-from push.rules import OA_TEMPLATES, SUBSCRIBE_TEMPLATES
+from push.rules import oa_templates, subscribe_templates
 from tests.conftest import ApiClient, Harness
 from tests.wechat.conftest import WeChatSim
 
-PROGRESS = SUBSCRIBE_TEMPLATES["letter_progress"].id
-REPLY = SUBSCRIBE_TEMPLATES["letter_reply"].id
-OA_PROGRESS = OA_TEMPLATES["letter_progress"].id
+PROGRESS = subscribe_templates()["letter_progress"].id
+REPLY = subscribe_templates()["letter_reply"].id
+OA_PROGRESS = oa_templates()["letter_progress"].id
 SUBSCRIBE_SEND = "/cgi-bin/message/subscribe/send"
 TEMPLATE_SEND = "/cgi-bin/message/template/send"
 WECOM_SEND = "/cgi-bin/message/send"
@@ -47,8 +47,8 @@ async def drained(harness: Harness) -> bool:
     """Every event handled and every job settled (streams empty, nothing pending or retrying)."""
     redis = harness.ctx.redis
     await harness.ctx.relay.relay_once()
-    try:
-        group, = await redis.xinfo_groups(keys.EVENTS)  # pending and position from one reply
+    try:  # pending and position from one reply
+        group = next(g for g in await redis.xinfo_groups(keys.EVENTS) if g["name"] == keys.GROUP.encode())
     except Exception:  # noqa: BLE001 - the stream or its group does not exist yet
         return False
     last = group["last-delivered-id"]
@@ -151,7 +151,8 @@ async def emit(harness: Harness, event_type: str, recipients: list[dict[str, str
 
     event = {"id": event_id or new_id(), "type": event_type, "occurred_at": now_stored(),
              "subject": {"collection": "letters", "id": "0" * 20}, "actor": None, "recipients": recipients,
-             "data": {"tracking_no": "XJ-20261122-000001", "title": "测试信件", "type": "consult", **data}}
+             "data": {"tracking_no": "XJ-20261122-000001", "title": "测试信件", "type": "consult",
+                      "type_label": "咨询", **data}}
     await harness.ctx.redis.xadd(keys.EVENTS, {"event": orjson.dumps(event)})
     return event
 

@@ -7,12 +7,12 @@ import asyncio
 import orjson
 
 from backend.notifications.queries import QUOTAS
+from backend.streams import ensure_group
 from push import keys
 from push.channels.subscribe import SubscribeChannel
 from push.delivery import ChannelWorker
 from push.jobs import Job
 from push.ratelimit import TokenBucket
-from push.streams import ensure_group
 from tests.conftest import Harness
 from tests.push.conftest import (
     FAST,
@@ -35,7 +35,7 @@ from tests.push.conftest import (
 async def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(harness: Harness) -> None:
     ctx, fake = harness.ctx, harness.wechat
     stream = keys.stream("subscribe")
-    await ensure_group(ctx.redis, stream)
+    await ensure_group(ctx.redis, stream, keys.GROUP)
     jobs = [Job(notification_id=f"{i:020x}", user_id=f"u{i}", channel="subscribe", to=f"openid-{i}",
                 event_type="letter.accepted", payload={"template_id": PROGRESS, "data": {"thing1": "测试"}})
             for i in range(10)]

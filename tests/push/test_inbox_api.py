@@ -41,7 +41,7 @@ async def test_preferences_per_audience(harness: Harness) -> None:
     prefs = await citizen.get("/mp/v1/notification-preferences")
     assert prefs.body["channels"] == {"subscribe": True, "template": True}
     assert {m["type"] for m in prefs.body["mandatory"]} == {"letter.info_requested", "letter.replied",
-                                                            "letter.rejected"}
+                                                            "letter.merged_replied", "letter.rejected"}
     assert prefs.headers["ETag"] == '"0"'
     wrong = await citizen.request("PUT", "/mp/v1/notification-preferences", {"channels": {"wecom": False}})
     assert wrong.status == 400 and wrong.body["error"]["details"]["fields"][0]["field"] == "channels.wecom"

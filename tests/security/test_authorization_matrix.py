@@ -35,6 +35,8 @@ VALID_BODIES = {
     "DispatchIn": {"lead_department": "qd-env"},
     "ReasonIn": {"reason": "内容无法核实"},
     "MergeIn": {"original_id": UNKNOWN_ID},
+    "OpinionIn": {"text": "同意主办部门意见"},
+    "DisclosureIn": {"title": "小区夜间施工噪音", "content": "内容", "reply": "答复"},
 }
 
 

@@ -1,4 +1,5 @@
-"""The consumer-group loop shared by the events consumer and the channel workers.
+"""The Redis Streams consumer-group loop: push's events consumer and channel workers, and the
+to-do projection, each run one.
 
 Each consumer reads new entries with XREADGROUP and, every ``reclaim_interval``, takes over
 entries that another consumer read but did not acknowledge for ``min_idle_ms`` (XAUTOCLAIM):
@@ -20,7 +21,6 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from backend.clock import now_stored
-from push import keys
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def consumer_name(role: str, index: int = 0) -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{role}-{index}-{time.monotonic_ns() % 1_000_000}"
 
 
-async def ensure_group(redis: aioredis.Redis, stream: str, group: str = keys.GROUP) -> None:
+async def ensure_group(redis: aioredis.Redis, stream: str, group: str) -> None:
     """Create the group at the start of the stream (so nothing written before the first
     worker started is skipped), and the stream if missing."""
     try:
@@ -61,11 +61,12 @@ class StreamConsumer:
     delete_acked = False
     stats_key: str | None = None  # where poison entries are counted as dead
 
-    def __init__(self, redis: aioredis.Redis, stream: str, *, consumer: str, batch: int, block_ms: int,
-                 reclaim_interval: float, min_idle_ms: int, max_deliveries: int, group: str = keys.GROUP) -> None:
+    def __init__(self, redis: aioredis.Redis, stream: str, *, group: str, dead_letters: str, consumer: str,
+                 batch: int, block_ms: int, reclaim_interval: float, min_idle_ms: int, max_deliveries: int) -> None:
         self.redis = redis
         self.stream = stream
         self.group = group
+        self.dead_letters = dead_letters
         self.consumer = consumer
         self.batch = batch
         self.block_ms = block_ms
@@ -99,12 +100,12 @@ class StreamConsumer:
                 raise
             except (aioredis.RedisError, OSError) as exc:
                 raise_if_cancelling()
-                log.warning("push consumer %s on %s: Redis unavailable (%s); retrying", self.consumer, self.stream, exc)
+                log.warning("consumer %s on %s: Redis unavailable (%s); retrying", self.consumer, self.stream, exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
             except Exception:
                 raise_if_cancelling()
-                log.exception("push consumer %s on %s failed; retrying", self.consumer, self.stream)
+                log.exception("consumer %s on %s failed; retrying", self.consumer, self.stream)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
 
@@ -138,7 +139,7 @@ class StreamConsumer:
             entries = [entry for entry in claimed if entry[0] is not None]
             if entries:
                 total += len(entries)
-                log.info("push consumer %s reclaimed %d entries from %s", self.consumer, len(entries), self.stream)
+                log.info("consumer %s reclaimed %d entries from %s", self.consumer, len(entries), self.stream)
                 await self.process(await self._without_poison(entries))
             if start in (b"0-0", "0-0") or not claimed:
                 return total
@@ -153,13 +154,13 @@ class StreamConsumer:
                 for entry_id, fields in poison:
                     dead: dict[Any, Any] = {**fields, "stream": self.stream, "entry": entry_id,
                                             "reason": "too_many_deliveries", "at": now_stored()}
-                    pipe.xadd(keys.DEAD, dead)
+                    pipe.xadd(self.dead_letters, dead)
                 pipe.xack(self.stream, self.group, *(entry_id for entry_id, _ in poison))
                 if self.delete_acked:
                     pipe.xdel(self.stream, *(entry_id for entry_id, _ in poison))
                 if self.stats_key:
                     pipe.hincrby(self.stats_key, "dead", len(poison))
                 await pipe.execute()
-            log.error("push: %d entries of %s delivered more than %d times, dead-lettered",
+            log.error("%d entries of %s delivered more than %d times, dead-lettered",
                       len(poison), self.stream, self.max_deliveries)
         return [entry for entry in entries if entry not in poison]

@@ -1,0 +1,15 @@
+"""Electronic supervision (电子监察): the one warning job over every registered workflow, and the
+overview per department and module."""
+
+from backend.context import Context
+from backend.registry import Job, Module
+
+
+async def _warn(ctx: Context) -> int:
+    from backend.modules import all_workflows  # noqa: PLC0415 - the module list imports this module
+    from backend.supervision.warnings import warn_due_cases  # noqa: PLC0415
+
+    return await warn_due_cases(ctx, all_workflows())
+
+
+MODULE = Module(name="supervision", label="电子监察", jobs=(Job("supervision-warnings", 60, _warn),))

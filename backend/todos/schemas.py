@@ -1,0 +1,33 @@
+"""Request and response models of the to-do list."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import StringConstraints
+
+from backend.schemas import PageQuery, ResponseModel
+
+
+class TodoQuery(PageQuery):
+    module: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z_]+$")] | None = None
+
+
+class TodoOut(ResponseModel):
+    id: str
+    module: str
+    module_label: str
+    subject: dict[str, str]
+    title: str
+    label: str
+    state: str
+    due_at: str | None
+    overdue: bool
+    on_behalf_of: str | None
+
+
+class TodoListOut(ResponseModel):
+    items: list[TodoOut]
+    next_cursor: str | None
+    counts: dict[str, int] | None = None
+    total: int | None = None
