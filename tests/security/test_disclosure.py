@@ -87,3 +87,15 @@ async def test_only_the_centre_publishes(harness: Harness, center) -> None:
     assert (await housing.get(f"/api/v1/letters/{letter_id}/disclosure")).status == 403
     assert (await housing.post(f"/api/v1/letters/{letter_id}/disclosure", body)).status == 403
     assert await public_ids(harness) == []
+
+
+async def test_the_draft_hides_what_a_person_can_be_found_by(harness: Harness, center) -> None:
+    content = ("我叫王小明，住在江西路18号3号楼2单元501室，车牌鲁B12345的车每晚被施工车辆堵住。"
+               "联系人：李四，邮箱wangxm@qq.com，微信号 wxm_1990，银行卡6222021234567890123。\n王小明")
+    letter_id = await replied_letter(harness, center, content=content, writer_name="王小明")
+    draft = (await center.get(f"/api/v1/letters/{letter_id}/disclosure")).body
+    shown = f"{draft['title']} {draft['content']} {draft['reply']}"
+    for secret in ("王小明", "18号3号楼2单元501室", "B12345", "李四", "wangxm@", "wxm_1990", "6222021234567890123",
+                   "88886666", ID_CARD):
+        assert secret not in shown, secret
+    assert "江西路" in draft["content"] and "施工车辆" in draft["content"]  # still reads as a letter
