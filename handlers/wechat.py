@@ -51,28 +51,30 @@ class KeywordRepliesHandler(StaffHandler):
               body=KeywordReplyIn, status=201, idempotent=True, tags=ADMIN_TAGS)
     async def post(self) -> dict[str, Any]:
         return await oa.do_add_keyword_reply(self.ctx, self.body, acting_user=self.principal,
-                                             reply_id=self.new_object_id())
+                                             cache=self.ctx.oa_behaviours, reply_id=self.new_object_id())
 
 
 class KeywordReplyHandler(StaffHandler):
     @endpoint(permission=Permission.STAFF_WECHAT_MANAGE, summary="删除关键词回复", status=204, errors=(404,),
               tags=ADMIN_TAGS)
     async def delete(self, reply_id: str) -> None:
-        await oa.do_delete_keyword_reply(self.ctx, reply_id, acting_user=self.principal)
+        await oa.do_delete_keyword_reply(self.ctx, reply_id, acting_user=self.principal,
+                                         cache=self.ctx.oa_behaviours)
 
 
 class FixedReplyHandler(StaffHandler):
     @endpoint(permission=Permission.STAFF_WECHAT_MANAGE, summary="设置关注欢迎语（welcome）或默认回复（default）",
               body=FixedReplyIn, tags=ADMIN_TAGS)
     async def put(self, kind: str) -> dict[str, Any]:
-        return await oa.do_set_fixed_reply(self.ctx, kind, self.body, acting_user=self.principal)  # type: ignore[arg-type]  # the route admits only welcome|default
+        return await oa.do_set_fixed_reply(self.ctx, kind, self.body, acting_user=self.principal,  # type: ignore[arg-type]  # the route admits only welcome|default
+                                           cache=self.ctx.oa_behaviours)
 
 
 class MenuHandler(StaffHandler):
     @endpoint(permission=Permission.STAFF_WECHAT_MANAGE, summary="保存自定义菜单（含点击回复）", body=MenuIn,
               tags=ADMIN_TAGS)
     async def put(self) -> dict[str, Any]:
-        return await oa.do_save_menu(self.ctx, self.body, acting_user=self.principal)
+        return await oa.do_save_menu(self.ctx, self.body, acting_user=self.principal, cache=self.ctx.oa_behaviours)
 
 
 class MenuPublishHandler(StaffHandler):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from backend.clock import from_storage, now_stored, utcnow
+from backend.events import DomainEvent
 from backend.notifications import use_cases as inbox
 from backend.notifications.queries import existing_notifications, notification_id, notification_out, preferences_for
 from backend.notifications.schemas import Channel, ChannelState
@@ -90,9 +91,9 @@ class EventExpander(StreamConsumer):
         plans: list[Plan] = []
         for entry_id, fields in entries:
             try:
-                event = orjson.loads(fields[b"event"])
+                event = DomainEvent.from_json(orjson.loads(fields[b"event"]))
                 plan = await self.plan(event)
-            except (KeyError, orjson.JSONDecodeError, TypeError):
+            except (KeyError, orjson.JSONDecodeError, TypeError, ValueError):
                 log.error("push: unreadable event %s dropped", entry_id)
                 done.append(entry_id)
                 continue
@@ -120,20 +121,20 @@ class EventExpander(StreamConsumer):
                  "live": [[target, message.decode()] for target, message in live]}
         await self._enqueue(keys=script_keys, args=[orjson.dumps(batch)])
 
-    async def plan(self, event: dict[str, Any]) -> Plan | None:
-        rule = rule_for(str(event.get("type")))
+    async def plan(self, event: DomainEvent) -> Plan | None:
+        rule = rule_for(event.type)
         if rule is None:
             return None
         if self._too_old(event):
-            log.info("push: event %s (%s) is too old to notify", event.get("id"), event.get("type"))
+            log.info("push: event %s (%s) is too old to notify", event.id, event.type)
             return None
         store = self.ctx.store
-        users = await resolve_recipients(store, event.get("recipients") or [], actor=event.get("actor"))
-        values = context(event)
+        users = await resolve_recipients(store, event.recipients, actor=event.actor)
+        values = context(event.to_json())
         rendered = {audience: compose(message, values) for audience in ("mp", "staff")
                     if (message := rule.message(audience)) is not None}
         users = [user for user in users if audience_of(user) in rendered]
-        plan = Plan(live=[(keys.live_topic(topic), topic_message(topic, event)) for topic in _topics(event)]
+        plan = Plan(live=[(keys.live_topic(topic), topic_message(topic, event.to_json())) for topic in _topics(event)]
                     if rule.topics else [])
         if not users:
             return plan
@@ -141,7 +142,7 @@ class EventExpander(StreamConsumer):
         followers = await official_account_openids(
             store, [user["unionid"] for user in users if user.get("unionid") and "mp" in rendered
                     and rendered["mp"].template])
-        ids = {user["_id"]: notification_id(event["id"], user["_id"]) for user in users}
+        ids = {user["_id"]: notification_id(event.id, user["_id"]) for user in users}
         stored = await existing_notifications(store, list(ids.values()))
         now = now_stored()
         decided: dict[str, dict[str, dict[str, Any]]] = {}
@@ -176,9 +177,9 @@ class EventExpander(StreamConsumer):
                 plan.live.append((keys.live_user(doc["user_id"]), live_message(notification_out(doc))))
         return plan
 
-    def _too_old(self, event: dict[str, Any]) -> bool:
+    def _too_old(self, event: DomainEvent) -> bool:
         try:
-            occurred = from_storage(str(event.get("occurred_at")))
+            occurred = from_storage(event.occurred_at)
         except ValueError:
             return False
         return (utcnow() - occurred).total_seconds() > self.config.max_event_age
@@ -220,21 +221,21 @@ class EventExpander(StreamConsumer):
         return channels
 
     @staticmethod
-    def _document(nid: str, user: Document, audience: str, event: dict[str, Any], rendered: Rendered,
+    def _document(nid: str, user: Document, audience: str, event: DomainEvent, rendered: Rendered,
                   channels: dict[str, dict[str, Any]], now: str) -> Document:
-        return {"_id": nid, "user_id": user["_id"], "audience": audience, "type": event["type"],
-                "event_id": event["id"], "subject": event.get("subject"), "title": rendered.title,
+        return {"_id": nid, "user_id": user["_id"], "audience": audience, "type": event.type,
+                "event_id": event.id, "subject": event.subject.to_json(), "title": rendered.title,
                 "body": rendered.body, "link": rendered.link, "read_at": None, "channels": channels,
                 "version": 1, "created_at": now, "updated_at": now}
 
     @staticmethod
-    def _jobs(nid: str, user: Document, event: dict[str, Any], rendered: Rendered,
+    def _jobs(nid: str, user: Document, event: DomainEvent, rendered: Rendered,
               channels: dict[str, dict[str, Any]], followers: dict[str, str]) -> list[Job]:
         def queued(channel: Channel) -> bool:
             return (channels.get(channel.value) or {}).get("state") == ChannelState.QUEUED
 
         jobs = []
-        common = {"notification_id": nid, "user_id": user["_id"], "event_type": event["type"]}
+        common = {"notification_id": nid, "user_id": user["_id"], "event_type": event.type}
         if queued(Channel.SUBSCRIBE) and rendered.subscribe and user.get("openid"):
             jobs.append(Job(channel=Channel.SUBSCRIBE.value, to=user["openid"], payload=rendered.subscribe, **common))
         oa_openid = followers.get(user.get("unionid") or "")
@@ -258,13 +259,6 @@ def _skipped(reason: str) -> dict[str, Any]:
     return {"state": ChannelState.SKIPPED.value, "reason": reason}
 
 
-def _topics(event: dict[str, Any]) -> list[str]:
+def _topics(event: DomainEvent) -> list[str]:
     """Live topics the event is shown on: the departments and roles it names."""
-    topics = []
-    for recipient in event.get("recipients") or []:
-        if recipient.get("kind") == "department" and recipient.get("code"):
-            topics.append(f"department:{recipient['code']}")
-        elif recipient.get("kind") == "role" and recipient.get("role"):
-            topics.append(f"role:{recipient['role']}")
-    return sorted(set(topics))
-
+    return sorted({recipient.key for recipient in event.recipients if recipient.kind in ("department", "role")})

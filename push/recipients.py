@@ -8,8 +8,9 @@ event's own actor are left out: nobody is told of what they just did.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Iterable
 
+from backend.events import Recipient
 from backend.identity.queries import USERS
 from backend.store.interface import Document, DocumentStore
 
@@ -17,28 +18,20 @@ FOLLOWERS = "wechat_followers"
 USER_FIELDS = ["kind", "openid", "unionid", "username", "roles", "department", "disabled"]
 
 
-async def resolve_recipients(store: DocumentStore, recipients: Iterable[dict[str, Any]], *,
+async def resolve_recipients(store: DocumentStore, recipients: Iterable[Recipient], *,
                              actor: str | None) -> list[Document]:
     users = store.collection(USERS)
-    ids: list[str] = []
-    departments: list[str] = []
-    roles: list[str] = []
+    wanted: dict[str, set[str]] = {"user": set(), "department": set(), "role": set()}
     for recipient in recipients:
-        kind = recipient.get("kind")
-        if kind == "user" and recipient.get("id"):
-            ids.append(str(recipient["id"]))
-        elif kind == "department" and recipient.get("code"):
-            departments.append(str(recipient["code"]))
-        elif kind == "role" and recipient.get("role"):
-            roles.append(str(recipient["role"]))
+        wanted[recipient.kind].add(recipient.value)
     found: dict[str, Document] = {}
-    if ids:
-        found.update((doc["_id"], doc) for doc in await users.find({"_id": {"$in": sorted(set(ids))}},
+    if wanted["user"]:
+        found.update((doc["_id"], doc) for doc in await users.find({"_id": {"$in": sorted(wanted["user"])}},
                                                                    projection=USER_FIELDS))
-    if departments:
+    if wanted["department"]:
         found.update((doc["_id"], doc) for doc in await users.find(
-            {"kind": "staff", "department": {"$in": sorted(set(departments))}}, projection=USER_FIELDS))
-    for role in sorted(set(roles)):
+            {"kind": "staff", "department": {"$in": sorted(wanted["department"])}}, projection=USER_FIELDS))
+    for role in sorted(wanted["role"]):
         found.update((doc["_id"], doc) for doc in await users.find({"kind": "staff", "roles": role},
                                                                    projection=USER_FIELDS))
     return [doc for uid, doc in sorted(found.items()) if uid != actor and not doc.get("disabled")]

@@ -20,7 +20,10 @@ import tornado.netutil
 from backend.app import http_server, make_app
 from backend.bootstrap import AppContext, bootstrap
 from backend.config import Settings, load_settings
+from backend.events import EVENT_STREAM
+from backend.modules import declared_events
 from backend.rediskit.embedded import EmbeddedRedis
+from backend.todos.projection import project_entries
 from backend.wechat.fake_server import FakeWeChat, run_fake_wechat
 
 OA_TOKEN = "yzt_test_token"
@@ -136,6 +139,19 @@ class Harness:
             self._tokens[username] = resp.body["access_token"]
         return self.client.as_(self._tokens[username])
 
+    async def settle(self) -> list[dict[str, Any]]:
+        """Relay every pending event and project the to-dos they carry, as the background relay
+        and projection would (projecting twice is harmless: it is version-gated). Returns the
+        events on the stream, each once (delivery is at least once: compare by id)."""
+        await self.ctx.relay.relay_once()
+        entries = await self.ctx.redis.xrange(EVENT_STREAM)
+        await project_entries(self.ctx, entries)
+        unique: dict[str, dict[str, Any]] = {}
+        for _entry_id, fields in entries:
+            event = orjson.loads(fields[b"event"])
+            unique.setdefault(event["id"], event)
+        return list(unique.values())
+
     async def citizen(self, name: str) -> ApiClient:
         """A logged-in citizen: a wx.login code registered at the fake server, then /mp/v1/auth/login."""
         key = f"citizen:{name}"
@@ -178,6 +194,9 @@ async def harness(tmp_path: Path, redis_server: EmbeddedRedis, redis_client: aio
         stack.callback(server.stop)
         session = await stack.enter_async_context(aiohttp.ClientSession())
         yield Harness(ctx=ctx, client=ApiClient(f"http://127.0.0.1:{port}", session), wechat=fake_wechat)
+        await ctx.relay.relay_once()
+        emitted = {orjson.loads(fields[b"event"])["type"] for _id, fields in await ctx.redis.xrange(EVENT_STREAM)}
+        assert emitted <= declared_events(), f"events no module declares: {sorted(emitted - declared_events())}"
 
 
 @pytest.fixture

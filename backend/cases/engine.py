@@ -84,11 +84,12 @@ async def apply(ctx: Context, workflow: Workflow, doc: Document, action: str, *,
     change: dict[str, dict[str, Any]] = {op: dict(fields) for op, fields in (changes or {}).items()}
     sets = change.setdefault("$set", {})
     sets.update(state=target, updated_at=stored)
-    if branch.deadline is not None:
-        sets["deadline"] = _deadline_after(ctx, workflow, doc, branch.deadline, extension, now)
     preview = {k: copy.deepcopy(v) for k, v in doc.items() if k not in _NOT_PREVIEWED}
     apply_update(preview, change)
     preview["version"] = doc["version"] + 1
+    if branch.deadline is not None:  # from the preview: a new clock's unit may be set by this very change
+        sets["deadline"] = preview["deadline"] = _deadline_after(ctx, workflow, preview, branch.deadline,
+                                                                 extension, now)
     sets["todo"] = preview["todo"] = _todo_items(workflow.holders_after(item, target), preview)
     change.setdefault("$inc", {})["version"] = 1
     change.setdefault("$push", {})["history"] = _entry(actor, item.roles, action, doc["state"], target, comment,

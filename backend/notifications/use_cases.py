@@ -8,18 +8,16 @@ records are the end of the line, and nothing downstream consumes their changes.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable
 
 from backend.auth.tokens import Principal
 from backend.clock import now_stored
+from backend.context import Context
 from backend.errors import DuplicateKey, ValidationFailed, VersionConflict
 from backend.notifications import queries
 from backend.notifications.queries import NOTIFICATIONS, PREFERENCES, QUOTAS, quota_id
 from backend.notifications.schemas import OPTIONAL_CHANNELS, PreferencesIn, SubscribeResult, SubscriptionResultsIn
 from backend.store.interface import Document, DocumentStore
-
-if TYPE_CHECKING:
-    from backend.bootstrap import AppContext
 
 
 async def create_indexes(store: DocumentStore) -> None:
@@ -33,7 +31,7 @@ async def create_indexes(store: DocumentStore) -> None:
 
 # --- people, through the API -------------------------------------------------------------------
 
-async def do_mark_read(ctx: "AppContext", nid: str, *, acting_user: Principal) -> dict[str, Any]:
+async def do_mark_read(ctx: Context, nid: str, *, acting_user: Principal) -> dict[str, Any]:
     """Idempotent: marking a read notification again changes nothing and returns it as it is."""
     doc = await queries.access_notification_by_id(ctx.store, acting_user, nid)
     if doc.get("read_at") is None:
@@ -44,14 +42,14 @@ async def do_mark_read(ctx: "AppContext", nid: str, *, acting_user: Principal) -
     return queries.notification_out(doc)
 
 
-async def do_mark_all_read(ctx: "AppContext", *, acting_user: Principal) -> dict[str, Any]:
+async def do_mark_all_read(ctx: Context, *, acting_user: Principal) -> dict[str, Any]:
     updated = await ctx.store.collection(NOTIFICATIONS).update_many(
         {"user_id": acting_user.user_id, "read_at": None},
         {"$set": {"read_at": now_stored(), "updated_at": now_stored()}, "$inc": {"version": 1}})
     return {"updated": updated}
 
 
-async def do_set_preferences(ctx: "AppContext", data: PreferencesIn, *, acting_user: Principal,
+async def do_set_preferences(ctx: Context, data: PreferencesIn, *, acting_user: Principal,
                              expected_version: int | None) -> dict[str, Any]:
     """Switch optional channels on or off; only the channels named change. Mandatory
     notifications (see ``push/rules.py``) still go out on every channel."""
@@ -85,7 +83,7 @@ async def do_set_preferences(ctx: "AppContext", data: PreferencesIn, *, acting_u
     return queries.preferences_out(acting_user.user_id, acting_user.audience, after)
 
 
-async def do_record_subscription_results(ctx: "AppContext", data: SubscriptionResultsIn, *, acting_user: Principal,
+async def do_record_subscription_results(ctx: Context, data: SubscriptionResultsIn, *, acting_user: Principal,
                                          templates: dict[str, str]) -> dict[str, Any]:
     """Record what ``wx.requestSubscribeMessage`` answered, per template.
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from backend.auth.tokens import Principal
 from backend.clock import now_stored
+from backend.context import Context
 from backend.errors import NotFound, ServiceError, Unavailable
 from backend.official_account.schemas import FixedReplyIn, KeywordReplyIn, MenuButton, MenuIn
 from backend.wechat.errors import WeChatError
-
-if TYPE_CHECKING:
-    from backend.bootstrap import AppContext
 
 OA_CONFIG = "oa_config"
 
@@ -27,28 +25,34 @@ class MenuPublishFailed(ServiceError):
     message = "微信拒绝了菜单，请检查菜单内容"
 
 
-async def do_add_keyword_reply(ctx: "AppContext", data: KeywordReplyIn, *, acting_user: Principal,
+class ConfigCache(Protocol):
+    """The callback's cached configuration: told when this process changed it."""
+
+    def config_changed(self) -> None: ...
+
+
+async def do_add_keyword_reply(ctx: Context, data: KeywordReplyIn, *, acting_user: Principal, cache: ConfigCache,
                                reply_id: str) -> dict[str, Any]:
     doc = {"_id": reply_id, "kind": "keyword", "keyword": data.keyword, "match": data.match.value, "text": data.text,
            "created_by": acting_user.user_id, "created_at": now_stored()}
     if await ctx.store.collection(OA_CONFIG).find_one({"_id": reply_id}) is None:
         await ctx.store.collection(OA_CONFIG).insert_one(doc)
-    ctx.oa_behaviours.config_changed()
+    cache.config_changed()
     return keyword_out(doc)
 
 
-async def do_delete_keyword_reply(ctx: "AppContext", reply_id: str, *, acting_user: Principal) -> None:
+async def do_delete_keyword_reply(ctx: Context, reply_id: str, *, acting_user: Principal, cache: ConfigCache) -> None:
     if not await ctx.store.collection(OA_CONFIG).delete_one({"_id": reply_id, "kind": "keyword"}):
         raise NotFound("关键词回复不存在", code="keyword_reply_not_found")
-    ctx.oa_behaviours.config_changed()
+    cache.config_changed()
 
 
-async def do_set_fixed_reply(ctx: "AppContext", kind: Literal["welcome", "default"], data: FixedReplyIn, *,
-                             acting_user: Principal) -> dict[str, Any]:
+async def do_set_fixed_reply(ctx: Context, kind: Literal["welcome", "default"], data: FixedReplyIn, *,
+                             acting_user: Principal, cache: ConfigCache) -> dict[str, Any]:
     await ctx.store.collection(OA_CONFIG).update_one(
         {"_id": kind}, {"$set": {"kind": kind, "text": data.text, "updated_by": acting_user.user_id,
                                  "updated_at": now_stored()}}, upsert=True)
-    ctx.oa_behaviours.config_changed()
+    cache.config_changed()
     return {"kind": kind, "text": data.text}
 
 
@@ -57,7 +61,7 @@ def _click_buttons(buttons: list[MenuButton]) -> list[MenuButton]:
     return [leaf for leaf in leaves if leaf.type == "click"]
 
 
-async def do_save_menu(ctx: "AppContext", data: MenuIn, *, acting_user: Principal) -> dict[str, Any]:
+async def do_save_menu(ctx: Context, data: MenuIn, *, acting_user: Principal, cache: ConfigCache) -> dict[str, Any]:
     """Keep the menu and its click replies; publishing to WeChat is a separate step."""
     config = ctx.store.collection(OA_CONFIG)
     menu = data.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
@@ -68,7 +72,7 @@ async def do_save_menu(ctx: "AppContext", data: MenuIn, *, acting_user: Principa
     for button in clicks:
         await config.update_one({"_id": f"click:{button.key}"},
                                 {"$set": {"kind": "click", "key": button.key, "text": button.reply}}, upsert=True)
-    ctx.oa_behaviours.config_changed()
+    cache.config_changed()
     return menu
 
 
@@ -79,7 +83,7 @@ def _for_wechat(button: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def do_publish_menu(ctx: "AppContext", *, acting_user: Principal) -> dict[str, Any]:
+async def do_publish_menu(ctx: Context, *, acting_user: Principal) -> dict[str, Any]:
     saved = await ctx.store.collection(OA_CONFIG).find_one({"_id": "menu"})
     if saved is None:
         raise MenuNotSaved()
