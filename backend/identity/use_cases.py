@@ -9,15 +9,8 @@ from backend.auth.passwords import hash_password, verify_password
 from backend.auth.permissions import Role
 from backend.auth.tokens import Principal
 from backend.clock import now_stored, to_storage, utcnow
-from backend.errors import (
-    Conflict,
-    DuplicateKey,
-    Forbidden,
-    RateLimited,
-    Unauthenticated,
-    ValidationFailed,
-    VersionConflict,
-)
+from backend.errors import Conflict, DuplicateKey, RateLimited, Unauthenticated, ValidationFailed, VersionConflict
+from backend.identity.grants import LastAdmin, check_grant, removes_admin
 from backend.identity.queries import (
     DEPARTMENTS,
     USERS,
@@ -249,23 +242,14 @@ async def do_delete_department(ctx: "AppContext", code: str, *, acting_user: Pri
 
 # --- staff accounts -------------------------------------------------------------------------
 
-async def _check_manageable(ctx: "AppContext", acting_user: Principal, department: str | None,
-                            roles: list[str]) -> None:
-    """A department admin manages its own subtree only, and cannot hand out admin."""
-    scope = await managed_department_codes(ctx.store, acting_user)
-    if scope is None:
-        return
-    if department is None or department not in scope:
-        raise Forbidden("只能管理本部门及下级部门的账号")
-    if Role.ADMIN in roles:
-        raise Forbidden("不能授予系统管理员角色")
-
-
 async def do_create_staff_user(ctx: "AppContext", data: StaffUserIn, *, acting_user: Principal) -> dict[str, Any]:
+    """A staff account, within the grant ceiling (``grants.py``)."""
     roles = sorted({role.value for role in data.roles})
     if data.department:
         await get_department(ctx.store, data.department)
-    await _check_manageable(ctx, acting_user, data.department, roles)
+    check_grant(acting_user, scope=await managed_department_codes(ctx.store, acting_user), target_id=None,
+                roles_before=(), roles_after=roles, department_before=None, department_after=data.department,
+                disabling=False)
     now = now_stored()
     doc = {"_id": new_id(), "kind": "staff", "username": data.username, "name": data.name, "roles": roles,
            "department": data.department, "password_hash": await hash_password(data.password),
@@ -279,31 +263,53 @@ async def do_create_staff_user(ctx: "AppContext", data: StaffUserIn, *, acting_u
 
 async def do_update_staff_user(ctx: "AppContext", user_id: str, data: StaffUserPatch, *, acting_user: Principal,
                                expected_version: int | None) -> dict[str, Any]:
+    """Change a staff account (``DELETE`` is ``disabled=True``), within the grant ceiling; the last
+    active admin stays one."""
     doc = await access_staff_user_by_id(ctx.store, acting_user, user_id)
     if expected_version is not None and expected_version != doc["version"]:
         raise VersionConflict(details={"current_version": doc["version"]})
-    change: dict[str, Any] = {}
-    if data.name is not None:
+    change: dict[str, Any] = {}  # only what differs: an unchanged value writes nothing and revokes nothing
+    if data.name is not None and data.name != doc.get("name"):
         change["name"] = data.name
-    if data.roles is not None:
+    if data.roles is not None and sorted({role.value for role in data.roles}) != sorted(doc.get("roles", [])):
         change["roles"] = sorted({role.value for role in data.roles})
-    if "department" in data.model_fields_set:
+    if "department" in data.model_fields_set and data.department != doc.get("department"):
         if data.department:
             await get_department(ctx.store, data.department)
         change["department"] = data.department
-    if data.disabled is not None:
+    if data.disabled is not None and data.disabled != bool(doc.get("disabled")):
         change["disabled"] = data.disabled
+    roles_before, roles_after = doc.get("roles", []), change.get("roles", doc.get("roles", []))
+    disabling = bool(change.get("disabled")) and not doc.get("disabled")
+    check_grant(acting_user, scope=await managed_department_codes(ctx.store, acting_user), target_id=user_id,
+                roles_before=roles_before, roles_after=roles_after, department_before=doc.get("department"),
+                department_after=change.get("department", doc.get("department")), disabling=disabling)
     if data.password is not None:
         change["password_hash"] = await hash_password(data.password)
-    await _check_manageable(ctx, acting_user, change.get("department", doc.get("department")),
-                            change.get("roles", doc.get("roles", [])))
     if not change:
         return user_out(doc)
+    demoting = removes_admin(roles_before=roles_before, roles_after=roles_after,
+                             was_disabled=bool(doc.get("disabled")), disabling=disabling)
+    if demoting and not await _other_active_admins(ctx, user_id):
+        raise LastAdmin()
     change["updated_at"] = now_stored()
-    after = await ctx.store.collection(USERS).find_one_and_update(
-        {"_id": user_id, "version": doc["version"]}, {"$set": change, "$inc": {"version": 1}})
+    users = ctx.store.collection(USERS)
+    after = await users.find_one_and_update({"_id": user_id, "version": doc["version"]},
+                                            {"$set": change, "$inc": {"version": 1}})
     if after is None:
         raise VersionConflict()
+    if demoting and not await _other_active_admins(ctx, user_id):
+        # Two admins demoted each other at the same moment: each counted the other. Undo ours.
+        await users.find_one_and_update(
+            {"_id": user_id, "version": after["version"]},
+            {"$set": {"roles": roles_before, "disabled": bool(doc.get("disabled")), "updated_at": now_stored()},
+             "$inc": {"version": 1}})
+        raise LastAdmin()
     if {"password_hash", "roles", "department"} & change.keys() or change.get("disabled"):
         await ctx.tokens.revoke_user(user_id)  # the old tokens carry the old rights
     return user_out(after)
+
+
+async def _other_active_admins(ctx: "AppContext", user_id: str) -> int:
+    return await ctx.store.collection(USERS).count(
+        {"kind": "staff", "roles": Role.ADMIN.value, "disabled": {"$ne": True}, "_id": {"$ne": user_id}})
