@@ -18,12 +18,14 @@ import redis.asyncio as aioredis
 from backend.auth.revocation import RevocationList
 from backend.auth.tokens import TokenService
 from backend.config import Settings
+from backend.datadir import tighten
 from backend.files.factory import open_file_store
 from backend.files.interfaces import FileStore
 from backend.http.idempotency import IdempotencyStore
 from backend.http.metrics import HttpMetrics
 from backend.identity.directory import DepartmentNames
 from backend.outbox import OutboxRelay
+from backend.personal_data import PersonalData
 from backend.rediskit.embedded import EmbeddedRedis
 from backend.search.factory import open_search
 from backend.search.interfaces import SearchIndex
@@ -57,6 +59,7 @@ class AppContext:
     oa_callback: OfficialAccountCallback
     oa_behaviours: DefaultBehaviours
     department_names: DepartmentNames
+    personal_data: PersonalData
     live_hub: Any = None  # push's WebSocket fan-out hub, set by push.fanout when push runs here
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -94,7 +97,7 @@ async def bootstrap(settings: Settings, *, redis_url: str | None = None,
     from backend.modules import register_modules, start_periodic_jobs  # noqa: PLC0415 - modules import the context type
 
     async with AsyncExitStack() as stack:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.get_running_loop().run_in_executor(None, tighten, settings.data_dir)
         url = redis_url or await start_embedded_redis(settings, stack)
         store = open_store(settings)
         await store.open()
@@ -107,6 +110,7 @@ async def bootstrap(settings: Settings, *, redis_url: str | None = None,
         revocations = RevocationList(redis)
         tokens = TokenService(secret=settings.jwt_secret, store=store, revocations=revocations,
                               access_ttl=settings.access_token_ttl, refresh_ttl=settings.refresh_token_ttl)
+        personal_data = PersonalData(settings.data_key, settings.previous_data_key)
         wechat = WeChatClient(session=session, settings=settings, tokens=wechat_tokens)
         behaviours = DefaultBehaviours(store=store)
         oa_callback = OfficialAccountCallback(settings=settings, redis=redis, client=wechat, responder=behaviours)
@@ -118,7 +122,7 @@ async def bootstrap(settings: Settings, *, redis_url: str | None = None,
             files=open_file_store(settings, store), search=open_search(store),
             http_session=session, wechat_tokens=wechat_tokens, wechat=wechat, oa_callback=oa_callback,
             oa_behaviours=behaviours,
-            department_names=DepartmentNames(store),
+            department_names=DepartmentNames(store), personal_data=personal_data,
         )
         stack.push_async_callback(ctx.cancel_tasks)
         await tokens.create_indexes()

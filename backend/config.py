@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from backend.datadir import private_dir
+
 
 class ConfigError(Exception):
     """A setting has a bad value; the message names the variable."""
@@ -95,6 +97,8 @@ class Settings:
     upload_types: tuple[str, ...] = ("image/jpeg", "image/png", "image/webp", "application/pdf")
     login_max_failures: int = 5
     login_lock_seconds: int = 900
+    data_key: str = ""
+    previous_data_key: str = ""
     wechat_api_base: str = "https://api.weixin.qq.com"
     wecom_api_base: str = "https://qyapi.weixin.qq.com"
     oa_appid: str = ""
@@ -142,6 +146,8 @@ _VARIABLES: list[tuple[str, str, Callable[[str], Any]]] = [
     ("YZT_UPLOAD_TYPES", "upload_types", _csv("YZT_UPLOAD_TYPES")),
     ("YZT_LOGIN_MAX_FAILURES", "login_max_failures", _int("YZT_LOGIN_MAX_FAILURES", 1, 100)),
     ("YZT_LOGIN_LOCK_SECONDS", "login_lock_seconds", _int("YZT_LOGIN_LOCK_SECONDS", 1, 86400)),
+    ("YZT_DATA_KEY", "data_key", _str("YZT_DATA_KEY")),
+    ("YZT_PREVIOUS_DATA_KEY", "previous_data_key", _str("YZT_PREVIOUS_DATA_KEY")),
     ("YZT_WECHAT_API_BASE", "wechat_api_base", _url("YZT_WECHAT_API_BASE", "http", "https")),
     ("YZT_WECOM_API_BASE", "wecom_api_base", _url("YZT_WECOM_API_BASE", "http", "https")),
     ("YZT_OA_APPID", "oa_appid", _str("YZT_OA_APPID")),
@@ -188,12 +194,17 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         settings = settings.replace(jwt_secret=_kept_secret(settings.data_dir, "jwt_secret"))
     if len(settings.jwt_secret) < 32:
         raise ConfigError("YZT_JWT_SECRET must be at least 32 characters")
+    if not settings.data_key:
+        settings = settings.replace(data_key=_kept_secret(settings.data_dir, "data_key"))
+    for name, value in (("YZT_DATA_KEY", settings.data_key), ("YZT_PREVIOUS_DATA_KEY", settings.previous_data_key)):
+        if value and len(value) < 32:
+            raise ConfigError(f"{name} must be at least 32 characters")
     return settings
 
 
 def _kept_secret(data_dir: Path, name: str) -> str:
     """A secret generated on first start and kept (mode 0600) in the data directory."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     path = data_dir / f"{name}.secret"
     try:
         return path.read_text().strip()

@@ -1,4 +1,4 @@
-"""Each module's start-up: indexes, outbox collections, periodic jobs."""
+"""Each module's start-up: indexes, outbox collections, sealed fields, periodic jobs."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ from backend.identity import use_cases as identity
 from backend.jobs import run_every
 from backend.mailbox import queries as mailbox_queries
 from backend.mailbox import use_cases as mailbox
+from backend.personal_data import reseal_on_start
 
 if TYPE_CHECKING:
     from backend.bootstrap import AppContext
 
 OUTBOX_COLLECTIONS = [mailbox_queries.LETTERS]
+# Every field holding sealed personal data (backend/personal_data/): indexed, and re-sealed at start.
+SEALED_FIELDS = [*identity.SEALED_FIELDS]
 
 
 async def register_modules(ctx: "AppContext") -> None:
@@ -22,6 +25,7 @@ async def register_modules(ctx: "AppContext") -> None:
     await mailbox_queries.create_indexes(ctx)
     for name in OUTBOX_COLLECTIONS:
         ctx.relay.register(name)
+    await reseal_on_start(ctx.store, ctx.personal_data, SEALED_FIELDS)
 
 
 def start_periodic_jobs(ctx: "AppContext") -> None:

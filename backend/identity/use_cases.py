@@ -13,6 +13,7 @@ from backend.errors import Conflict, DuplicateKey, RateLimited, Unauthenticated,
 from backend.identity.grants import LastAdmin, check_grant, removes_admin
 from backend.identity.queries import (
     DEPARTMENTS,
+    USER_PHONE,
     USERS,
     access_staff_user_by_id,
     department_out,
@@ -22,6 +23,7 @@ from backend.identity.queries import (
 )
 from backend.identity.schemas import DepartmentIn, DepartmentPatch, PhoneBindIn, StaffUserIn, StaffUserPatch
 from backend.ids import new_id
+from backend.personal_data import SealedField, read_sealed, sealed_values
 from backend.wechat.errors import WeChatError, login_service_error, phone_number_service_error
 from backend.wechat.phone import decrypt_legacy_phone
 
@@ -29,6 +31,9 @@ if TYPE_CHECKING:
     from backend.bootstrap import AppContext
 
 WECHAT_SESSIONS = "wechat_sessions"
+# The mini-program session_key (it decrypts the legacy phone blob): sealed, never looked up by.
+SESSION_KEY = SealedField(WECHAT_SESSIONS, "session_key", kind="secret")
+SEALED_FIELDS = (USER_PHONE, SESSION_KEY)
 
 SYSTEM = Principal(user_id="system", audience="staff", roles=(Role.ADMIN.value,), department=None,
                    family="", jti="", issued_at=0.0, expires_at=float("inf"))
@@ -128,7 +133,8 @@ async def do_login_citizen(ctx: "AppContext", code: str) -> dict[str, Any]:
         raise login_service_error(exc) from None
     user = await do_upsert_citizen(ctx, openid=session.openid, unionid=session.unionid)
     await ctx.store.collection(WECHAT_SESSIONS).update_one(
-        {"_id": user["_id"]}, {"$set": {"session_key": session.session_key, "updated_at": now_stored()}},
+        {"_id": user["_id"]},
+        {"$set": {**sealed_values(ctx.personal_data, SESSION_KEY, session.session_key), "updated_at": now_stored()}},
         upsert=True)
     return await ctx.tokens.issue_pair(user, "mp")
 
@@ -149,12 +155,13 @@ async def do_bind_phone(ctx: "AppContext", data: PhoneBindIn, *, acting_user: Pr
         session = await ctx.store.collection(WECHAT_SESSIONS).find_one({"_id": user["_id"]})
         if session is None:
             raise Unauthenticated("登录状态已失效，请重新登录后再授权手机号", code="wechat_session_missing")
-        phone = decrypt_legacy_phone(session["session_key"], data.encrypted_data or "", data.iv or "",
-                                     ctx.settings.mp_appid)
+        session_key = read_sealed(ctx.personal_data, SESSION_KEY, session) or ""
+        phone = decrypt_legacy_phone(session_key, data.encrypted_data or "", data.iv or "", ctx.settings.mp_appid)
     after = await users.find_one_and_update({"_id": user["_id"]}, {
-        "$set": {"phone": phone, "phone_bound_at": now_stored(), "updated_at": now_stored()}, "$inc": {"version": 1}})
+        "$set": {**sealed_values(ctx.personal_data, USER_PHONE, phone), "phone_bound_at": now_stored(),
+                 "updated_at": now_stored()}, "$inc": {"version": 1}})
     assert after is not None
-    return user_out(after)
+    return user_out(after, ctx.personal_data)
 
 
 async def do_upsert_citizen(ctx: "AppContext", *, openid: str, unionid: str | None) -> dict[str, Any]:
@@ -258,7 +265,7 @@ async def do_create_staff_user(ctx: "AppContext", data: StaffUserIn, *, acting_u
         await ctx.store.collection(USERS).insert_one(doc)
     except DuplicateKey:
         raise UsernameTaken(details={"username": data.username}) from None
-    return user_out(doc)
+    return user_out(doc, ctx.personal_data)
 
 
 async def do_update_staff_user(ctx: "AppContext", user_id: str, data: StaffUserPatch, *, acting_user: Principal,
@@ -287,7 +294,7 @@ async def do_update_staff_user(ctx: "AppContext", user_id: str, data: StaffUserP
     if data.password is not None:
         change["password_hash"] = await hash_password(data.password)
     if not change:
-        return user_out(doc)
+        return user_out(doc, ctx.personal_data)
     demoting = removes_admin(roles_before=roles_before, roles_after=roles_after,
                              was_disabled=bool(doc.get("disabled")), disabling=disabling)
     if demoting and not await _other_active_admins(ctx, user_id):
@@ -307,7 +314,7 @@ async def do_update_staff_user(ctx: "AppContext", user_id: str, data: StaffUserP
         raise LastAdmin()
     if {"password_hash", "roles", "department"} & change.keys() or change.get("disabled"):
         await ctx.tokens.revoke_user(user_id)  # the old tokens carry the old rights
-    return user_out(after)
+    return user_out(after, ctx.personal_data)
 
 
 async def _other_active_admins(ctx: "AppContext", user_id: str) -> int:
