@@ -16,6 +16,7 @@ import aiohttp
 import redis.asyncio as aioredis
 
 from backend.auth.revocation import RevocationList
+from backend.auth.throttle import LoginThrottle, Schedule
 from backend.auth.tokens import TokenService
 from backend.config import Settings
 from backend.datadir import tighten
@@ -60,6 +61,7 @@ class AppContext:
     oa_behaviours: DefaultBehaviours
     department_names: DepartmentNames
     personal_data: PersonalData
+    login_throttle: LoginThrottle
     live_hub: Any = None  # push's WebSocket fan-out hub, set by push.fanout when push runs here
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -88,6 +90,15 @@ async def start_embedded_redis(settings: Settings, stack: AsyncExitStack) -> str
     await server.start()
     stack.push_async_callback(server.stop)
     return server.url
+
+
+def login_throttle(settings: Settings, redis: aioredis.Redis, personal_data: PersonalData) -> LoginThrottle:
+    def schedule(free: int) -> Schedule:
+        return Schedule(free=free, delay=settings.login_delay_seconds, max_delay=settings.login_max_delay_seconds,
+                        forget=settings.login_forget_seconds)
+    return LoginThrottle(redis=redis, pair=schedule(settings.login_free_attempts),
+                         client=schedule(settings.login_client_free_attempts),
+                         digest=lambda text: personal_data.lookup_hash(text, kind="login"))
 
 
 @asynccontextmanager
@@ -123,6 +134,7 @@ async def bootstrap(settings: Settings, *, redis_url: str | None = None,
             http_session=session, wechat_tokens=wechat_tokens, wechat=wechat, oa_callback=oa_callback,
             oa_behaviours=behaviours,
             department_names=DepartmentNames(store), personal_data=personal_data,
+            login_throttle=login_throttle(settings, redis, personal_data),
         )
         stack.push_async_callback(ctx.cancel_tasks)
         await tokens.create_indexes()

@@ -29,7 +29,10 @@ class LoginHandler(StaffHandler):
     @endpoint(permission=Permission.PUBLIC, summary="工作人员登录", body=StaffLoginIn, response=TokenPairOut,
               errors=(401, 429), tags=TAGS)
     async def post(self) -> dict[str, Any]:
-        return await use_cases.do_login_staff(self.ctx, self.body.username, self.body.password)
+        # The peer address (xheaders is off) and X-Forwarded-For go to the throttle only, hashed: never logged.
+        return await use_cases.do_login_staff(self.ctx, self.body.username, self.body.password,
+                                              peer=self.request.remote_ip,
+                                              forwarded_for=self.request.headers.get("X-Forwarded-For"))
 
 
 class RefreshHandler(StaffHandler):

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from backend.auth.password_policy import check_password
 from backend.auth.passwords import hash_password, verify_password
 from backend.auth.permissions import Role
+from backend.auth.throttle import client_address
 from backend.auth.tokens import Principal
-from backend.clock import now_stored, to_storage, utcnow
-from backend.errors import Conflict, DuplicateKey, RateLimited, Unauthenticated, ValidationFailed, VersionConflict
+from backend.clock import now_stored
+from backend.errors import Conflict, DuplicateKey, Unauthenticated, ValidationFailed, VersionConflict
 from backend.identity.grants import LastAdmin, check_grant, removes_admin
 from backend.identity.queries import (
     DEPARTMENTS,
@@ -44,11 +45,6 @@ class LoginFailed(Unauthenticated):
     message = "用户名或密码错误"
 
 
-class AccountLocked(RateLimited):
-    code = "account_locked"
-    message = "登录失败次数过多，账号已暂时锁定，请稍后再试"
-
-
 class AccountDisabled(Unauthenticated):
     code = "account_disabled"
     message = "账号已停用，请联系管理员"
@@ -81,30 +77,20 @@ async def create_indexes(ctx: "AppContext") -> None:
 
 # --- sessions -------------------------------------------------------------------------------
 
-async def do_login_staff(ctx: "AppContext", username: str, password: str) -> dict[str, Any]:
-    """Username and password; after ``login_max_failures`` failures the account locks for a while.
-
-    The lock lives on the user document (not in Redis), so it survives restarts and holds across
-    processes; a wrong password for an unknown user costs the same time as for a real one.
-    """
-    users = ctx.store.collection(USERS)
-    user = await users.find_one({"username": username, "kind": "staff"})
-    now = now_stored()
-    if user is not None and user.get("locked_until", "") > now:
-        raise AccountLocked(retry_after=ctx.settings.login_lock_seconds)
+async def do_login_staff(ctx: "AppContext", username: str, password: str, *, peer: str | None,
+                         forwarded_for: str | None) -> dict[str, Any]:
+    """Username and password, throttled per (username, client) and per client before the password
+    is checked (``backend/auth/throttle.py``): never a lock on the account, so a stranger cannot lock
+    an official out, and a name that does not exist is throttled and answered exactly like one that
+    does (a wrong password for it also costs the same time)."""
+    client = client_address(peer, forwarded_for, ctx.settings.trusted_proxies)
+    await ctx.login_throttle.admit(username, client)
+    user = await ctx.store.collection(USERS).find_one({"username": username, "kind": "staff"})
     if not await verify_password(user.get("password_hash") if user else None, password) or user is None:
-        if user is not None:
-            failures = user.get("failed_logins", 0) + 1
-            change: dict[str, Any] = {"failed_logins": failures}
-            if failures >= ctx.settings.login_max_failures:
-                change = {"failed_logins": 0,
-                          "locked_until": to_storage(utcnow() + timedelta(seconds=ctx.settings.login_lock_seconds))}
-            await users.update_one({"_id": user["_id"]}, {"$set": change})
         raise LoginFailed()
+    await ctx.login_throttle.succeeded(username, client)
     if user.get("disabled"):
         raise AccountDisabled()
-    if user.get("failed_logins") or user.get("locked_until"):
-        await users.update_one({"_id": user["_id"]}, {"$set": {"failed_logins": 0}, "$unset": {"locked_until": ""}})
     return await ctx.tokens.issue_pair(user, "staff")
 
 
@@ -249,14 +235,18 @@ async def do_delete_department(ctx: "AppContext", code: str, *, acting_user: Pri
 
 # --- staff accounts -------------------------------------------------------------------------
 
-async def do_create_staff_user(ctx: "AppContext", data: StaffUserIn, *, acting_user: Principal) -> dict[str, Any]:
-    """A staff account, within the grant ceiling (``grants.py``)."""
+async def do_create_staff_user(ctx: "AppContext", data: StaffUserIn, *, acting_user: Principal,
+                               skip_password_policy_for_demo: bool = False) -> dict[str, Any]:
+    """A staff account, within the grant ceiling (``grants.py``). The password policy applies to every
+    account but the demo city's, whose published passwords contain their usernames by design."""
     roles = sorted({role.value for role in data.roles})
     if data.department:
         await get_department(ctx.store, data.department)
     check_grant(acting_user, scope=await managed_department_codes(ctx.store, acting_user), target_id=None,
                 roles_before=(), roles_after=roles, department_before=None, department_after=data.department,
                 disabling=False)
+    if not skip_password_policy_for_demo:
+        check_password(data.password, username=data.username)
     now = now_stored()
     doc = {"_id": new_id(), "kind": "staff", "username": data.username, "name": data.name, "roles": roles,
            "department": data.department, "password_hash": await hash_password(data.password),
@@ -292,6 +282,7 @@ async def do_update_staff_user(ctx: "AppContext", user_id: str, data: StaffUserP
                 roles_before=roles_before, roles_after=roles_after, department_before=doc.get("department"),
                 department_after=change.get("department", doc.get("department")), disabling=disabling)
     if data.password is not None:
+        check_password(data.password, username=doc["username"])
         change["password_hash"] = await hash_password(data.password)
     if not change:
         return user_out(doc, ctx.personal_data)
