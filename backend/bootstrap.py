@@ -16,15 +16,18 @@ import aiohttp
 import redis.asyncio as aioredis
 
 from backend.auth.revocation import RevocationList
+from backend.auth.throttle import LoginThrottle, Schedule
 from backend.auth.tokens import TokenService
 from backend.clock import Clock
 from backend.config import Settings
 from backend.context import Context
+from backend.datadir import tighten
 from backend.files.factory import open_file_store
 from backend.http.idempotency import IdempotencyStore
 from backend.http.metrics import HttpMetrics
 from backend.identity.directory import DepartmentNames
 from backend.outbox import OutboxRelay
+from backend.personal_data import PersonalData
 from backend.rediskit.embedded import EmbeddedRedis
 from backend.search.factory import open_search
 from backend.search.segment import warm_up as warm_up_search
@@ -50,6 +53,7 @@ class AppContext(Context):
     wechat_tokens: TokenProvider
     oa_callback: OfficialAccountCallback
     oa_behaviours: DefaultBehaviours
+    login_throttle: LoginThrottle
     live_hub: Any = None  # push's WebSocket fan-out hub, set by push.fanout when push runs here
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -80,6 +84,16 @@ async def start_embedded_redis(settings: Settings, stack: AsyncExitStack) -> str
     return server.url
 
 
+def login_throttle(settings: Settings, redis: aioredis.Redis, personal_data: PersonalData,
+                   clock: Clock) -> LoginThrottle:
+    def schedule(free: int) -> Schedule:
+        return Schedule(free=free, delay=settings.login_delay_seconds, max_delay=settings.login_max_delay_seconds,
+                        forget=settings.login_forget_seconds)
+    return LoginThrottle(redis=redis, pair=schedule(settings.login_free_attempts),
+                         client=schedule(settings.login_client_free_attempts),
+                         digest=lambda text: personal_data.lookup_hash(text, kind="login"), clock=clock)
+
+
 @asynccontextmanager
 async def bootstrap(settings: Settings, *, redis_url: str | None = None,
                     background: bool = True) -> AsyncIterator[AppContext]:
@@ -87,7 +101,7 @@ async def bootstrap(settings: Settings, *, redis_url: str | None = None,
     from backend.modules import register_modules, start_background  # noqa: PLC0415 - modules import the context type
 
     async with AsyncExitStack() as stack:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.get_running_loop().run_in_executor(None, tighten, settings.data_dir)
         url = redis_url or await start_embedded_redis(settings, stack)
         store = open_store(settings)
         await store.open()
@@ -100,18 +114,21 @@ async def bootstrap(settings: Settings, *, redis_url: str | None = None,
         revocations = RevocationList(redis)
         tokens = TokenService(secret=settings.jwt_secret, store=store, revocations=revocations,
                               access_ttl=settings.access_token_ttl, refresh_ttl=settings.refresh_token_ttl)
+        personal_data = PersonalData(settings.data_key, settings.previous_data_key)
         wechat = WeChatClient(session=session, settings=settings, tokens=wechat_tokens)
         behaviours = DefaultBehaviours(store=store)
         oa_callback = OfficialAccountCallback(settings=settings, redis=redis, client=wechat, responder=behaviours)
         stack.push_async_callback(oa_callback.aclose)
+        clock = Clock()
         ctx = AppContext(
-            settings=settings, store=store, clock=Clock(), redis=redis, tokens=tokens,
+            settings=settings, store=store, clock=clock, redis=redis, tokens=tokens,
             idempotency=IdempotencyStore(store.collection("idempotency_keys")),
             metrics=HttpMetrics(), relay=OutboxRelay(store=store, redis=redis, collections=[]),
             files=open_file_store(settings, store), search=open_search(store),
             http_session=session, wechat_tokens=wechat_tokens, wechat=wechat, oa_callback=oa_callback,
             oa_behaviours=behaviours,
-            department_names=DepartmentNames(store),
+            department_names=DepartmentNames(store), personal_data=personal_data,
+            login_throttle=login_throttle(settings, redis, personal_data, clock),
         )
         stack.push_async_callback(ctx.cancel_tasks)
         await tokens.create_indexes()

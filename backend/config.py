@@ -7,6 +7,7 @@ names the variable. Secrets left unset are generated once and kept in the data d
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import logging
 import os
 import secrets
@@ -14,6 +15,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
+
+from backend.datadir import private_dir
 
 
 class ConfigError(Exception):
@@ -65,6 +68,19 @@ def _csv(name: str) -> Callable[[str], tuple[str, ...]]:
     return lambda raw: tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+def _networks(name: str) -> Callable[[str], tuple[str, ...]]:
+    def convert(raw: str) -> tuple[str, ...]:
+        entries = _csv(name)(raw)
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ConfigError(f"{name} must be comma-separated addresses or networks "
+                                  f"(10.0.0.5, 10.1.0.0/16), got {entry!r}") from None
+        return entries
+    return convert
+
+
 def _deadlines(name: str) -> Callable[[str], tuple[tuple[str, int], ...]]:
     def convert(raw: str) -> tuple[tuple[str, int], ...]:
         pairs = []
@@ -93,8 +109,14 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 10 * 1024 * 1024
     upload_types: tuple[str, ...] = ("image/jpeg", "image/png", "image/webp", "application/pdf")
-    login_max_failures: int = 5
-    login_lock_seconds: int = 900
+    login_free_attempts: int = 5
+    login_client_free_attempts: int = 30
+    login_delay_seconds: int = 2
+    login_max_delay_seconds: int = 900
+    login_forget_seconds: int = 3600
+    trusted_proxies: tuple[str, ...] = ()
+    data_key: str = ""
+    previous_data_key: str = ""
     wechat_api_base: str = "https://api.weixin.qq.com"
     wecom_api_base: str = "https://qyapi.weixin.qq.com"
     oa_appid: str = ""
@@ -142,8 +164,15 @@ _VARIABLES: list[tuple[str, str, Callable[[str], Any]]] = [
     ("YZT_MAX_BODY_BYTES", "max_body_bytes", _int("YZT_MAX_BODY_BYTES", 1024, 64 * 1024 * 1024)),
     ("YZT_MAX_UPLOAD_BYTES", "max_upload_bytes", _int("YZT_MAX_UPLOAD_BYTES", 1024, 512 * 1024 * 1024)),
     ("YZT_UPLOAD_TYPES", "upload_types", _csv("YZT_UPLOAD_TYPES")),
-    ("YZT_LOGIN_MAX_FAILURES", "login_max_failures", _int("YZT_LOGIN_MAX_FAILURES", 1, 100)),
-    ("YZT_LOGIN_LOCK_SECONDS", "login_lock_seconds", _int("YZT_LOGIN_LOCK_SECONDS", 1, 86400)),
+    ("YZT_LOGIN_FREE_ATTEMPTS", "login_free_attempts", _int("YZT_LOGIN_FREE_ATTEMPTS", 1, 100)),
+    ("YZT_LOGIN_CLIENT_FREE_ATTEMPTS", "login_client_free_attempts",
+     _int("YZT_LOGIN_CLIENT_FREE_ATTEMPTS", 1, 100_000)),
+    ("YZT_LOGIN_DELAY_SECONDS", "login_delay_seconds", _int("YZT_LOGIN_DELAY_SECONDS", 1, 3600)),
+    ("YZT_LOGIN_MAX_DELAY_SECONDS", "login_max_delay_seconds", _int("YZT_LOGIN_MAX_DELAY_SECONDS", 1, 86400)),
+    ("YZT_LOGIN_FORGET_SECONDS", "login_forget_seconds", _int("YZT_LOGIN_FORGET_SECONDS", 60, 30 * 86400)),
+    ("YZT_TRUSTED_PROXIES", "trusted_proxies", _networks("YZT_TRUSTED_PROXIES")),
+    ("YZT_DATA_KEY", "data_key", _str("YZT_DATA_KEY")),
+    ("YZT_PREVIOUS_DATA_KEY", "previous_data_key", _str("YZT_PREVIOUS_DATA_KEY")),
     ("YZT_WECHAT_API_BASE", "wechat_api_base", _url("YZT_WECHAT_API_BASE", "http", "https")),
     ("YZT_WECOM_API_BASE", "wecom_api_base", _url("YZT_WECOM_API_BASE", "http", "https")),
     ("YZT_OA_APPID", "oa_appid", _str("YZT_OA_APPID")),
@@ -192,12 +221,17 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         settings = settings.replace(jwt_secret=_kept_secret(settings.data_dir, "jwt_secret"))
     if len(settings.jwt_secret) < 32:
         raise ConfigError("YZT_JWT_SECRET must be at least 32 characters")
+    if not settings.data_key:
+        settings = settings.replace(data_key=_kept_secret(settings.data_dir, "data_key"))
+    for name, value in (("YZT_DATA_KEY", settings.data_key), ("YZT_PREVIOUS_DATA_KEY", settings.previous_data_key)):
+        if value and len(value) < 32:
+            raise ConfigError(f"{name} must be at least 32 characters")
     return settings
 
 
 def _kept_secret(data_dir: Path, name: str) -> str:
     """A secret generated on first start and kept (mode 0600) in the data directory."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     path = data_dir / f"{name}.secret"
     try:
         return path.read_text().strip()

@@ -19,6 +19,7 @@ from backend.store.interface import DocumentStore
 if TYPE_CHECKING:
     from backend.auth.tokens import TokenService
     from backend.identity.directory import DepartmentNames
+    from backend.personal_data import PersonalData
     from backend.wechat.client import WeChatClient
 
 
@@ -39,3 +40,4 @@ class Context:
     department_names: "DepartmentNames"
     tokens: "TokenService"
     wechat: "WeChatClient"
+    personal_data: "PersonalData"  # seals phone and ID-card numbers, session keys (backend/personal_data/)

@@ -10,7 +10,7 @@ from backend.identity.schemas import DepartmentIn, DepartmentKind, StaffUserIn
 from backend.identity.use_cases import SYSTEM, do_create_department, do_create_staff_user
 
 if TYPE_CHECKING:
-    from backend.bootstrap import AppContext
+    from backend.context import Context
 
 K = DepartmentKind
 DEPARTMENTS: list[tuple[str, str, DepartmentKind, str | None]] = [
@@ -48,7 +48,7 @@ ACCOUNTS: list[tuple[str, str, list[str], str | None]] = [
 DEMO_PASSWORD_SUFFIX = "@Demo2026"
 
 
-async def create_demo_city(ctx: "AppContext") -> list[dict[str, Any]]:
+async def create_demo_city(ctx: "Context") -> list[dict[str, Any]]:
     for code, name, kind, parent in DEPARTMENTS:
         try:
             await do_create_department(ctx, DepartmentIn(code=code, name=name, kind=kind, parent=parent),
@@ -61,7 +61,8 @@ async def create_demo_city(ctx: "AppContext") -> list[dict[str, Any]]:
         try:
             data = StaffUserIn.model_validate({"username": username, "password": password, "name": name,
                                               "roles": roles, "department": department}, strict=False)
-            await do_create_staff_user(ctx, data, acting_user=SYSTEM)
+            # The demo's passwords are published and contain the username: the one bypass of the policy.
+            await do_create_staff_user(ctx, data, acting_user=SYSTEM, skip_password_policy_for_demo=True)
         except Conflict:
             pass
         accounts.append({"username": username, "password": password, "roles": roles, "department": department})

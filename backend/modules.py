@@ -16,6 +16,7 @@ from backend.cases import delegation
 from backend.cases.workflow import Workflow
 from backend.jobs import run_every
 from backend.notifications.rules import Rule, WeChatTemplate
+from backend.personal_data import reseal_on_start
 from backend.registry import CollectionSpec, Module, collection, index
 
 if TYPE_CHECKING:
@@ -118,6 +119,7 @@ async def register_modules(ctx: "AppContext") -> None:
     for m in MODULES:
         if m.setup is not None:
             await m.setup(ctx)
+    await reseal_on_start(ctx.store, ctx.personal_data, [field for m in MODULES for field in m.sealed])
 
 
 def start_background(ctx: "AppContext") -> None:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from backend.cases.workflow import Workflow
     from backend.context import Context
     from backend.notifications.rules import NotificationRules
+    from backend.personal_data import SealedField
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class Module:
     workers: tuple[Worker, ...] = ()
     notifications: "NotificationRules | None" = None
     events: frozenset[str] = frozenset()  # types emitted outside the workflows' declarations
+    sealed: tuple["SealedField", ...] = ()  # fields holding sealed personal data: indexed, re-sealed at start
     setup: Callable[["Context"], Awaitable[None]] | None = None  # anything indexes cannot say
     extra: Mapping[str, Any] = field(default_factory=dict)
 

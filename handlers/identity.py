@@ -29,7 +29,10 @@ class LoginHandler(StaffHandler):
     @endpoint(permission=Permission.PUBLIC, summary="工作人员登录", body=StaffLoginIn, response=TokenPairOut,
               errors=(401, 429), tags=TAGS)
     async def post(self) -> dict[str, Any]:
-        return await use_cases.do_login_staff(self.ctx, self.body.username, self.body.password)
+        # The peer address (xheaders is off) and X-Forwarded-For go to the throttle only, hashed: never logged.
+        return await use_cases.do_login_staff(self.ctx, self.body.username, self.body.password,
+                                              throttle=self.ctx.login_throttle, peer=self.request.remote_ip,
+                                              forwarded_for=self.request.headers.get("X-Forwarded-For"))
 
 
 class RefreshHandler(StaffHandler):
@@ -48,7 +51,8 @@ class LogoutHandler(StaffHandler):
 class MeHandler(StaffHandler):
     @endpoint(permission=Permission.AUTHENTICATED, summary="当前用户", response=UserOut, tags=TAGS)
     async def get(self) -> dict[str, Any]:
-        return await queries.get_me(self.ctx.store, self.ctx.department_names, self.principal)
+        return await queries.get_me(self.ctx.store, self.ctx.department_names, self.ctx.personal_data,
+                                    self.principal)
 
 
 class DepartmentsHandler(StaffHandler):
@@ -82,8 +86,9 @@ class DepartmentHandler(StaffHandler):
 class StaffUsersHandler(StaffHandler):
     @endpoint(permission=Permission.STAFF_USER_MANAGE, summary="工作人员账号列表", query=StaffUserQuery, tags=TAGS)
     async def get(self) -> dict[str, Any]:
-        return await queries.list_staff_users(self.ctx.store, self.principal, department=self.query.department,
-                                              limit=self.query.limit, cursor=self.query.cursor)
+        return await queries.list_staff_users(self.ctx.store, self.ctx.personal_data, self.principal,
+                                              department=self.query.department, limit=self.query.limit,
+                                              cursor=self.query.cursor)
 
     @endpoint(permission=Permission.STAFF_USER_MANAGE, summary="新建工作人员账号", body=StaffUserIn,
               response=UserOut, status=201, idempotent=True, errors=(403, 404, 409), tags=TAGS)
@@ -95,7 +100,7 @@ class StaffUserHandler(StaffHandler):
     @endpoint(permission=Permission.STAFF_USER_MANAGE, summary="工作人员账号详情", response=UserOut,
               errors=(404,), tags=TAGS)
     async def get(self, user_id: str) -> dict[str, Any]:
-        return queries.user_out(await queries.access_staff_user_by_id(self.ctx.store, self.principal, user_id))
+        return await queries.get_staff_user(self.ctx.store, self.ctx.personal_data, self.principal, user_id)
 
     @endpoint(permission=Permission.STAFF_USER_MANAGE, summary="修改工作人员账号", body=StaffUserPatch,
               response=UserOut, errors=(403, 404, 409), tags=TAGS)

@@ -36,7 +36,8 @@ class LogoutHandler(CitizenHandler):
 class MeHandler(CitizenHandler):
     @endpoint(permission=Permission.AUTHENTICATED, summary="当前用户", response=UserOut, tags=TAGS)
     async def get(self) -> dict[str, Any]:
-        return await queries.get_me(self.ctx.store, self.ctx.department_names, self.principal)
+        return await queries.get_me(self.ctx.store, self.ctx.department_names, self.ctx.personal_data,
+                                    self.principal)
 
 
 class PhoneHandler(CitizenHandler):

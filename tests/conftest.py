@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -179,12 +179,10 @@ def demo_data_dir(tmp_path_factory: pytest.TempPathFactory, redis_server: Embedd
     return template
 
 
-@pytest.fixture
-async def harness(tmp_path: Path, redis_server: EmbeddedRedis, redis_client: aioredis.Redis,
-                  fake_wechat: FakeWeChat, demo_data_dir: Path) -> AsyncIterator[Harness]:
-    data_dir = tmp_path / "data"
-    shutil.copytree(demo_data_dir, data_dir)
-    settings = fake_wechat.apply(make_settings(data_dir, redis_server.url, fake_wechat.url))
+@asynccontextmanager
+async def running_app(settings: Settings, wechat: FakeWeChat) -> AsyncIterator[Harness]:
+    """The app of ``settings`` served on loopback until the block ends (the ``harness`` fixture's
+    engine, for a test that needs its own settings or a restart)."""
     async with AsyncExitStack() as stack:
         ctx = await stack.enter_async_context(bootstrap(settings))
         sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
@@ -193,10 +191,25 @@ async def harness(tmp_path: Path, redis_server: EmbeddedRedis, redis_client: aio
         server.add_sockets(sockets)
         stack.callback(server.stop)
         session = await stack.enter_async_context(aiohttp.ClientSession())
-        yield Harness(ctx=ctx, client=ApiClient(f"http://127.0.0.1:{port}", session), wechat=fake_wechat)
+        yield Harness(ctx=ctx, client=ApiClient(f"http://127.0.0.1:{port}", session), wechat=wechat)
         await ctx.relay.relay_once()
         emitted = {orjson.loads(fields[b"event"])["type"] for _id, fields in await ctx.redis.xrange(EVENT_STREAM)}
         assert emitted <= declared_events(), f"events no module declares: {sorted(emitted - declared_events())}"
+
+
+def demo_settings(tmp_path: Path, demo_data_dir: Path, redis_server: EmbeddedRedis, fake_wechat: FakeWeChat,
+                  **overrides: Any) -> Settings:
+    """Settings over a fresh copy of the demo city (``overrides`` as for ``make_settings``)."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(demo_data_dir, data_dir)
+    return fake_wechat.apply(make_settings(data_dir, redis_server.url, fake_wechat.url, **overrides))
+
+
+@pytest.fixture
+async def harness(tmp_path: Path, redis_server: EmbeddedRedis, redis_client: aioredis.Redis,
+                  fake_wechat: FakeWeChat, demo_data_dir: Path) -> AsyncIterator[Harness]:
+    async with running_app(demo_settings(tmp_path, demo_data_dir, redis_server, fake_wechat), fake_wechat) as app:
+        yield app
 
 
 @pytest.fixture

@@ -24,6 +24,21 @@ class Role(StrEnum):
 
 STAFF_ROLES = frozenset(Role) - {Role.CITIZEN}
 
+# Role scope, declared here and nowhere else (the grant ceiling in backend/identity/grants.py reads it).
+# A city-wide role reaches every department or is a city register: the mailbox centre reads and dispatches
+# every letter, the proposal committee files proposals for the whole city, CPPCC membership is conferred by
+# the CPPCC and belongs to no department, admin is admin. Only an admin grants, removes or manages them.
+# A department role acts inside its holder's department and subtree; a department admin grants those
+# within its own subtree. Every staff role is exactly one of the two (a test checks the partition).
+CITY_WIDE_ROLES: frozenset[Role] = frozenset({
+    Role.ADMIN, Role.CPPCC_MEMBER, Role.MAILBOX_CENTER, Role.PROPOSAL_COMMITTEE})
+DEPARTMENT_ROLES: frozenset[Role] = frozenset({Role.DEPARTMENT_ADMIN, Role.OFFICER, Role.STAFF})
+
+
+def city_wide(roles: tuple[str, ...] | list[str] | set[str] | frozenset[str]) -> set[str]:
+    """The city-wide roles among ``roles``; an unknown role name counts as city-wide (fail closed)."""
+    return {role for role in roles if role not in DEPARTMENT_ROLES}
+
 
 class Permission(StrEnum):
     AUTHENTICATED = "authenticated"

@@ -40,7 +40,10 @@ class RevocationList:
         if f"jti:{jti}" in self._revoked or f"fam:{family}" in self._revoked:
             return True
         not_before = self._users_not_before.get(user_id)
-        return not_before is not None and issued_at < not_before
+        # Both sides in whole milliseconds (tokens carry ``iat`` to the millisecond, see tokens.py):
+        # compared in seconds, a token issued in the same second just after a role change was refused.
+        # A token of the very millisecond of the change is refused: it may carry the old rights.
+        return not_before is not None and to_ms(issued_at) <= to_ms(not_before)
 
     async def revoke_token(self, jti: str, expires_at: float) -> None:
         await self._publish("jti", jti, expires_at)
@@ -50,7 +53,7 @@ class RevocationList:
 
     async def revoke_user(self, user_id: str, expires_at: float) -> None:
         """Every token of the user issued before now (password change, account disabled)."""
-        await self._publish("user", user_id, expires_at, at=time.time())
+        await self._publish("user", user_id, expires_at, at=now_ms() / 1000)
 
     async def _publish(self, kind: str, value: str, expires_at: float, at: float = 0.0) -> None:
         entry = {"kind": kind, "value": value, "exp": str(expires_at), "at": str(at)}
@@ -118,6 +121,15 @@ class RevocationList:
                 with suppress(asyncio.TimeoutError):
                     await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+
+
+def now_ms() -> int:
+    """Now, in whole milliseconds: the precision of token issue times and user revocations."""
+    return time.time_ns() // 1_000_000
+
+
+def to_ms(seconds: float) -> int:
+    return round(seconds * 1000)
 
 
 def _text(value: bytes | str) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 import jwt
 
 from backend.auth.permissions import Permission, permissions_of
-from backend.auth.revocation import RevocationList
+from backend.auth.revocation import RevocationList, now_ms
 from backend.clock import UTC, now_stored, to_storage
 from backend.errors import Unauthenticated
 from backend.store.interface import DocumentStore
@@ -107,9 +107,10 @@ class TokenService:
     async def issue_pair(self, user: dict[str, Any], audience: str, family: str | None = None) -> dict[str, Any]:
         """A new access token and refresh token; ``family`` continues a session on refresh."""
         family = family or secrets.token_urlsafe(12)
-        now = time.time()
-        claims = {
-            "sub": user["_id"], "aud": audience, "iat": int(now), "exp": int(now) + self._access_ttl,
+        issued_ms = now_ms()
+        now = issued_ms / 1000
+        claims = {  # iat to the millisecond (a JWT NumericDate may have a fraction): revocations compare in ms
+            "sub": user["_id"], "aud": audience, "iat": now, "exp": int(now) + self._access_ttl,
             "jti": secrets.token_urlsafe(12), "fam": family, "roles": list(user.get("roles", ())),
         }
         if user.get("department"):

@@ -4,7 +4,7 @@ hex digits so no directory grows huge).
 A file appears only complete: written to a temporary file in the same directory, flushed to
 disk, then renamed over the final name (atomic), so a crash leaves at most a stray temporary
 file and concurrent puts of the same bytes both succeed. All disk work runs in the default
-executor.
+executor. Directories are 0700 and files 0600 (``backend/datadir.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from backend.config import Settings
+from backend.datadir import private_dir
 from backend.errors import NotFound
 from backend.files.checks import check_upload, is_file_id
 from backend.files.interfaces import FileRef
@@ -36,8 +37,8 @@ class EmbeddedFileStore:
         path = self._path(ref["id"])
         if path.exists():
             return ref
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        private_dir(path.parent)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")  # 0600 whatever the umask
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)

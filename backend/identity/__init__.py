@@ -2,6 +2,7 @@
 tree (city → district → street → community, plus departments), login and sessions."""
 
 from backend.context import Context
+from backend.identity.queries import SESSION_KEY, USER_PHONE
 from backend.registry import Module
 
 
@@ -11,4 +12,4 @@ async def _setup(ctx: Context) -> None:
     await create_indexes(ctx)
 
 
-MODULE = Module(name="identity", label="身份与权限", setup=_setup)
+MODULE = Module(name="identity", label="身份与权限", setup=_setup, sealed=(USER_PHONE, SESSION_KEY))

@@ -9,12 +9,18 @@ from backend.auth.tokens import Principal
 from backend.clock import to_api
 from backend.errors import NotFound
 from backend.identity.directory import DepartmentNames
+from backend.personal_data import PersonalData, SealedField, read_sealed
 from backend.privacy import mask_phone
 from backend.store.interface import DocumentStore
 from backend.store.pagination import paginate
 
 USERS = "users"
 DEPARTMENTS = "departments"
+# A citizen's mobile number: sealed, with a look-up hash (backend/personal_data/).
+USER_PHONE = SealedField(USERS, "phone", kind="phone", hash_field="phone_hash")
+WECHAT_SESSIONS = "wechat_sessions"
+# The mini-program session_key (it decrypts the legacy phone blob): sealed, never looked up by.
+SESSION_KEY = SealedField(WECHAT_SESSIONS, "session_key", kind="secret")
 
 
 class DepartmentNotFound(NotFound):
@@ -33,13 +39,14 @@ def department_out(doc: dict[str, Any]) -> dict[str, Any]:
             "created_at": to_api(doc["created_at"]), "updated_at": to_api(doc["updated_at"])}
 
 
-def user_out(doc: dict[str, Any]) -> dict[str, Any]:
+def user_out(doc: dict[str, Any], personal_data: PersonalData) -> dict[str, Any]:
     out = {"id": doc["_id"], "kind": doc["kind"], "name": doc.get("name"), "roles": doc.get("roles", []),
            "department": doc.get("department"), "version": doc["version"]}
     if doc["kind"] == "staff":
         out.update(username=doc["username"], disabled=doc.get("disabled", False))
     else:
-        out.update(phone=mask_phone(doc["phone"]) if doc.get("phone") else None)
+        phone = read_sealed(personal_data, USER_PHONE, doc)
+        out.update(phone=mask_phone(phone) if phone else None)
     return out
 
 
@@ -62,11 +69,12 @@ async def list_departments(store: DocumentStore, parent: str | None) -> dict[str
     return {"items": [department_out(doc) for doc in docs], "next_cursor": None}
 
 
-async def get_me(store: DocumentStore, names: DepartmentNames, principal: Principal) -> dict[str, Any]:
+async def get_me(store: DocumentStore, names: DepartmentNames, personal_data: PersonalData,
+                 principal: Principal) -> dict[str, Any]:
     doc = await store.collection(USERS).find_one({"_id": principal.user_id})
     if doc is None:
         raise UserNotFound()
-    out = user_out(doc)
+    out = user_out(doc, personal_data)
     if doc.get("department"):
         out["department_name"] = await names.get(doc["department"])
     return out
@@ -102,8 +110,13 @@ async def access_staff_user_by_id(store: DocumentStore, actor: Principal, user_i
     return doc
 
 
-async def list_staff_users(store: DocumentStore, actor: Principal, *, department: str | None,
-                           limit: int, cursor: str | None) -> dict[str, Any]:
+async def get_staff_user(store: DocumentStore, personal_data: PersonalData, actor: Principal,
+                         user_id: str) -> dict[str, Any]:
+    return user_out(await access_staff_user_by_id(store, actor, user_id), personal_data)
+
+
+async def list_staff_users(store: DocumentStore, personal_data: PersonalData, actor: Principal, *,
+                           department: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
     scope = await managed_department_codes(store, actor)
     filter_: dict[str, Any] = {"kind": "staff"}
     if department:
@@ -114,4 +127,4 @@ async def list_staff_users(store: DocumentStore, actor: Principal, *, department
         filter_["department"] = {"$in": scope}
     docs, next_cursor = await paginate(store.collection(USERS), filter_, sort=[("_id", 1)],
                                        limit=limit, cursor=cursor)
-    return {"items": [user_out(doc) for doc in docs], "next_cursor": next_cursor}
+    return {"items": [user_out(doc, personal_data) for doc in docs], "next_cursor": next_cursor}

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from backend.auth.password_policy import check_password
 from backend.auth.passwords import hash_password, verify_password
 from backend.auth.permissions import Role
+from backend.auth.throttle import LoginThrottle, client_address
 from backend.auth.tokens import Principal
-from backend.clock import now_stored, to_storage, utcnow
-from backend.errors import (
-    Conflict,
-    DuplicateKey,
-    Forbidden,
-    RateLimited,
-    Unauthenticated,
-    ValidationFailed,
-    VersionConflict,
-)
+from backend.clock import now_stored
+from backend.context import Context
+from backend.errors import Conflict, DuplicateKey, Unauthenticated, ValidationFailed, VersionConflict
+from backend.identity.grants import LastAdmin, check_grant, removes_admin
 from backend.identity.queries import (
     DEPARTMENTS,
+    SESSION_KEY,
+    USER_PHONE,
     USERS,
+    WECHAT_SESSIONS,
     access_staff_user_by_id,
     department_out,
     get_department,
@@ -29,13 +27,9 @@ from backend.identity.queries import (
 )
 from backend.identity.schemas import DepartmentIn, DepartmentPatch, PhoneBindIn, StaffUserIn, StaffUserPatch
 from backend.ids import new_id
+from backend.personal_data import read_sealed, sealed_values
 from backend.wechat.errors import WeChatError, login_service_error, phone_number_service_error
 from backend.wechat.phone import decrypt_legacy_phone
-
-if TYPE_CHECKING:
-    from backend.bootstrap import AppContext
-
-WECHAT_SESSIONS = "wechat_sessions"
 
 SYSTEM = Principal(user_id="system", audience="staff", roles=(Role.ADMIN.value,), department=None,
                    family="", jti="", issued_at=0.0, expires_at=float("inf"))
@@ -44,11 +38,6 @@ SYSTEM = Principal(user_id="system", audience="staff", roles=(Role.ADMIN.value,)
 class LoginFailed(Unauthenticated):
     code = "login_failed"
     message = "用户名或密码错误"
-
-
-class AccountLocked(RateLimited):
-    code = "account_locked"
-    message = "登录失败次数过多，账号已暂时锁定，请稍后再试"
 
 
 class AccountDisabled(Unauthenticated):
@@ -71,7 +60,7 @@ class DepartmentInUse(Conflict):
     message = "部门下仍有下级部门或人员，不能删除"
 
 
-async def create_indexes(ctx: "AppContext") -> None:
+async def create_indexes(ctx: Context) -> None:
     users = ctx.store.collection(USERS)
     await users.create_index([("username", 1)], unique=True, sparse=True)
     await users.create_index([("openid", 1)], unique=True, sparse=True)
@@ -83,34 +72,24 @@ async def create_indexes(ctx: "AppContext") -> None:
 
 # --- sessions -------------------------------------------------------------------------------
 
-async def do_login_staff(ctx: "AppContext", username: str, password: str) -> dict[str, Any]:
-    """Username and password; after ``login_max_failures`` failures the account locks for a while.
-
-    The lock lives on the user document (not in Redis), so it survives restarts and holds across
-    processes; a wrong password for an unknown user costs the same time as for a real one.
-    """
-    users = ctx.store.collection(USERS)
-    user = await users.find_one({"username": username, "kind": "staff"})
-    now = now_stored()
-    if user is not None and user.get("locked_until", "") > now:
-        raise AccountLocked(retry_after=ctx.settings.login_lock_seconds)
+async def do_login_staff(ctx: Context, username: str, password: str, *, throttle: LoginThrottle, peer: str | None,
+                         forwarded_for: str | None) -> dict[str, Any]:
+    """Username and password, throttled per (username, client) and per client before the password
+    is checked (``backend/auth/throttle.py``): never a lock on the account, so a stranger cannot lock
+    an official out, and a name that does not exist is throttled and answered exactly like one that
+    does (a wrong password for it also costs the same time)."""
+    client = client_address(peer, forwarded_for, ctx.settings.trusted_proxies)
+    await throttle.admit(username, client)
+    user = await ctx.store.collection(USERS).find_one({"username": username, "kind": "staff"})
     if not await verify_password(user.get("password_hash") if user else None, password) or user is None:
-        if user is not None:
-            failures = user.get("failed_logins", 0) + 1
-            change: dict[str, Any] = {"failed_logins": failures}
-            if failures >= ctx.settings.login_max_failures:
-                change = {"failed_logins": 0,
-                          "locked_until": to_storage(utcnow() + timedelta(seconds=ctx.settings.login_lock_seconds))}
-            await users.update_one({"_id": user["_id"]}, {"$set": change})
         raise LoginFailed()
+    await throttle.succeeded(username, client)
     if user.get("disabled"):
         raise AccountDisabled()
-    if user.get("failed_logins") or user.get("locked_until"):
-        await users.update_one({"_id": user["_id"]}, {"$set": {"failed_logins": 0}, "$unset": {"locked_until": ""}})
     return await ctx.tokens.issue_pair(user, "staff")
 
 
-async def do_refresh(ctx: "AppContext", refresh_token: str, audience: str) -> dict[str, Any]:
+async def do_refresh(ctx: Context, refresh_token: str, audience: str) -> dict[str, Any]:
     record = await ctx.tokens.rotate(refresh_token, audience)
     user = await ctx.store.collection(USERS).find_one({"_id": record["user_id"]})
     if user is None or user.get("disabled"):
@@ -119,11 +98,11 @@ async def do_refresh(ctx: "AppContext", refresh_token: str, audience: str) -> di
     return await ctx.tokens.issue_pair(user, audience, family=record["family"])
 
 
-async def do_logout(ctx: "AppContext", principal: Principal) -> None:
+async def do_logout(ctx: Context, principal: Principal) -> None:
     await ctx.tokens.logout(principal)
 
 
-async def do_login_citizen(ctx: "AppContext", code: str) -> dict[str, Any]:
+async def do_login_citizen(ctx: Context, code: str) -> dict[str, Any]:
     """``wx.login`` code → jscode2session → the citizen (created on first login) → a token pair.
 
     ``session_key`` is kept server-side only (for the legacy encrypted phone number); it never
@@ -135,12 +114,13 @@ async def do_login_citizen(ctx: "AppContext", code: str) -> dict[str, Any]:
         raise login_service_error(exc) from None
     user = await do_upsert_citizen(ctx, openid=session.openid, unionid=session.unionid)
     await ctx.store.collection(WECHAT_SESSIONS).update_one(
-        {"_id": user["_id"]}, {"$set": {"session_key": session.session_key, "updated_at": now_stored()}},
+        {"_id": user["_id"]},
+        {"$set": {**sealed_values(ctx.personal_data, SESSION_KEY, session.session_key), "updated_at": now_stored()}},
         upsert=True)
     return await ctx.tokens.issue_pair(user, "mp")
 
 
-async def do_bind_phone(ctx: "AppContext", data: PhoneBindIn, *, acting_user: Principal) -> dict[str, Any]:
+async def do_bind_phone(ctx: Context, data: PhoneBindIn, *, acting_user: Principal) -> dict[str, Any]:
     """The citizen's mobile number from WeChat: the button code (getuserphonenumber), or the
     legacy encryptedData decrypted with the server-side session_key, its watermark appid checked."""
     users = ctx.store.collection(USERS)
@@ -156,15 +136,16 @@ async def do_bind_phone(ctx: "AppContext", data: PhoneBindIn, *, acting_user: Pr
         session = await ctx.store.collection(WECHAT_SESSIONS).find_one({"_id": user["_id"]})
         if session is None:
             raise Unauthenticated("登录状态已失效，请重新登录后再授权手机号", code="wechat_session_missing")
-        phone = decrypt_legacy_phone(session["session_key"], data.encrypted_data or "", data.iv or "",
-                                     ctx.settings.mp_appid)
+        session_key = read_sealed(ctx.personal_data, SESSION_KEY, session) or ""
+        phone = decrypt_legacy_phone(session_key, data.encrypted_data or "", data.iv or "", ctx.settings.mp_appid)
     after = await users.find_one_and_update({"_id": user["_id"]}, {
-        "$set": {"phone": phone, "phone_bound_at": now_stored(), "updated_at": now_stored()}, "$inc": {"version": 1}})
+        "$set": {**sealed_values(ctx.personal_data, USER_PHONE, phone), "phone_bound_at": now_stored(),
+                 "updated_at": now_stored()}, "$inc": {"version": 1}})
     assert after is not None
-    return user_out(after)
+    return user_out(after, ctx.personal_data)
 
 
-async def do_upsert_citizen(ctx: "AppContext", *, openid: str, unionid: str | None) -> dict[str, Any]:
+async def do_upsert_citizen(ctx: Context, *, openid: str, unionid: str | None) -> dict[str, Any]:
     """The citizen for a WeChat identity, created on first login; unionid links OA and mini-program."""
     users = ctx.store.collection(USERS)
     now = now_stored()
@@ -188,7 +169,7 @@ async def do_upsert_citizen(ctx: "AppContext", *, openid: str, unionid: str | No
 
 # --- departments ----------------------------------------------------------------------------
 
-async def do_create_department(ctx: "AppContext", data: DepartmentIn, *, acting_user: Principal) -> dict[str, Any]:
+async def do_create_department(ctx: Context, data: DepartmentIn, *, acting_user: Principal) -> dict[str, Any]:
     path = [data.code]
     if data.parent:
         parent = await get_department(ctx.store, data.parent)
@@ -203,7 +184,7 @@ async def do_create_department(ctx: "AppContext", data: DepartmentIn, *, acting_
     return department_out(doc)
 
 
-async def do_update_department(ctx: "AppContext", code: str, data: DepartmentPatch, *, acting_user: Principal,
+async def do_update_department(ctx: Context, code: str, data: DepartmentPatch, *, acting_user: Principal,
                                expected_version: int | None) -> dict[str, Any]:
     departments = ctx.store.collection(DEPARTMENTS)
     doc = await get_department(ctx.store, code)
@@ -239,7 +220,7 @@ async def do_update_department(ctx: "AppContext", code: str, data: DepartmentPat
     return department_out(after)
 
 
-async def do_delete_department(ctx: "AppContext", code: str, *, acting_user: Principal) -> None:
+async def do_delete_department(ctx: Context, code: str, *, acting_user: Principal) -> None:
     await get_department(ctx.store, code)
     if await ctx.store.collection(DEPARTMENTS).count({"parent": code}) or \
             await ctx.store.collection(USERS).count({"department": code}):
@@ -249,23 +230,18 @@ async def do_delete_department(ctx: "AppContext", code: str, *, acting_user: Pri
 
 # --- staff accounts -------------------------------------------------------------------------
 
-async def _check_manageable(ctx: "AppContext", acting_user: Principal, department: str | None,
-                            roles: list[str]) -> None:
-    """A department admin manages its own subtree only, and cannot hand out admin."""
-    scope = await managed_department_codes(ctx.store, acting_user)
-    if scope is None:
-        return
-    if department is None or department not in scope:
-        raise Forbidden("只能管理本部门及下级部门的账号")
-    if Role.ADMIN in roles:
-        raise Forbidden("不能授予系统管理员角色")
-
-
-async def do_create_staff_user(ctx: "AppContext", data: StaffUserIn, *, acting_user: Principal) -> dict[str, Any]:
+async def do_create_staff_user(ctx: Context, data: StaffUserIn, *, acting_user: Principal,
+                               skip_password_policy_for_demo: bool = False) -> dict[str, Any]:
+    """A staff account, within the grant ceiling (``grants.py``). The password policy applies to every
+    account but the demo city's, whose published passwords contain their usernames by design."""
     roles = sorted({role.value for role in data.roles})
     if data.department:
         await get_department(ctx.store, data.department)
-    await _check_manageable(ctx, acting_user, data.department, roles)
+    check_grant(acting_user, scope=await managed_department_codes(ctx.store, acting_user), target_id=None,
+                roles_before=(), roles_after=roles, department_before=None, department_after=data.department,
+                disabling=False)
+    if not skip_password_policy_for_demo:
+        check_password(data.password, username=data.username)
     now = now_stored()
     doc = {"_id": new_id(), "kind": "staff", "username": data.username, "name": data.name, "roles": roles,
            "department": data.department, "password_hash": await hash_password(data.password),
@@ -274,36 +250,59 @@ async def do_create_staff_user(ctx: "AppContext", data: StaffUserIn, *, acting_u
         await ctx.store.collection(USERS).insert_one(doc)
     except DuplicateKey:
         raise UsernameTaken(details={"username": data.username}) from None
-    return user_out(doc)
+    return user_out(doc, ctx.personal_data)
 
 
-async def do_update_staff_user(ctx: "AppContext", user_id: str, data: StaffUserPatch, *, acting_user: Principal,
+async def do_update_staff_user(ctx: Context, user_id: str, data: StaffUserPatch, *, acting_user: Principal,
                                expected_version: int | None) -> dict[str, Any]:
+    """Change a staff account (``DELETE`` is ``disabled=True``), within the grant ceiling; the last
+    active admin stays one."""
     doc = await access_staff_user_by_id(ctx.store, acting_user, user_id)
     if expected_version is not None and expected_version != doc["version"]:
         raise VersionConflict(details={"current_version": doc["version"]})
-    change: dict[str, Any] = {}
-    if data.name is not None:
+    change: dict[str, Any] = {}  # only what differs: an unchanged value writes nothing and revokes nothing
+    if data.name is not None and data.name != doc.get("name"):
         change["name"] = data.name
-    if data.roles is not None:
+    if data.roles is not None and sorted({role.value for role in data.roles}) != sorted(doc.get("roles", [])):
         change["roles"] = sorted({role.value for role in data.roles})
-    if "department" in data.model_fields_set:
+    if "department" in data.model_fields_set and data.department != doc.get("department"):
         if data.department:
             await get_department(ctx.store, data.department)
         change["department"] = data.department
-    if data.disabled is not None:
+    if data.disabled is not None and data.disabled != bool(doc.get("disabled")):
         change["disabled"] = data.disabled
+    roles_before, roles_after = doc.get("roles", []), change.get("roles", doc.get("roles", []))
+    disabling = bool(change.get("disabled")) and not doc.get("disabled")
+    check_grant(acting_user, scope=await managed_department_codes(ctx.store, acting_user), target_id=user_id,
+                roles_before=roles_before, roles_after=roles_after, department_before=doc.get("department"),
+                department_after=change.get("department", doc.get("department")), disabling=disabling)
     if data.password is not None:
+        check_password(data.password, username=doc["username"])
         change["password_hash"] = await hash_password(data.password)
-    await _check_manageable(ctx, acting_user, change.get("department", doc.get("department")),
-                            change.get("roles", doc.get("roles", [])))
     if not change:
-        return user_out(doc)
+        return user_out(doc, ctx.personal_data)
+    demoting = removes_admin(roles_before=roles_before, roles_after=roles_after,
+                             was_disabled=bool(doc.get("disabled")), disabling=disabling)
+    if demoting and not await _other_active_admins(ctx, user_id):
+        raise LastAdmin()
     change["updated_at"] = now_stored()
-    after = await ctx.store.collection(USERS).find_one_and_update(
-        {"_id": user_id, "version": doc["version"]}, {"$set": change, "$inc": {"version": 1}})
+    users = ctx.store.collection(USERS)
+    after = await users.find_one_and_update({"_id": user_id, "version": doc["version"]},
+                                            {"$set": change, "$inc": {"version": 1}})
     if after is None:
         raise VersionConflict()
+    if demoting and not await _other_active_admins(ctx, user_id):
+        # Two admins demoted each other at the same moment: each counted the other. Undo ours.
+        await users.find_one_and_update(
+            {"_id": user_id, "version": after["version"]},
+            {"$set": {"roles": roles_before, "disabled": bool(doc.get("disabled")), "updated_at": now_stored()},
+             "$inc": {"version": 1}})
+        raise LastAdmin()
     if {"password_hash", "roles", "department"} & change.keys() or change.get("disabled"):
         await ctx.tokens.revoke_user(user_id)  # the old tokens carry the old rights
-    return user_out(after)
+    return user_out(after, ctx.personal_data)
+
+
+async def _other_active_admins(ctx: Context, user_id: str) -> int:
+    return await ctx.store.collection(USERS).count(
+        {"kind": "staff", "roles": Role.ADMIN.value, "disabled": {"$ne": True}, "_id": {"$ne": user_id}})

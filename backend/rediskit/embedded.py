@@ -20,6 +20,8 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from backend.datadir import CHILD_UMASK, private_dir
+
 log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
@@ -47,6 +49,7 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
     except OSError:
         pass
     os.setpgrp()  # a Ctrl-C to the terminal reaches the app, which then stops redis in order
+    os.umask(CHILD_UMASK)  # its AOF, RDB, pid and log files are private (0600) whatever our umask
 
 
 class EmbeddedRedis:
@@ -63,13 +66,13 @@ class EmbeddedRedis:
         return f"unix://{self.socket}"
 
     async def start(self, timeout: float = 10.0) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.dir)
         self._stop_stale()
         args = [
             find_redis_server(),
             "--port", "0",
             "--unixsocket", str(self.socket),
-            "--unixsocketperm", "700",
+            "--unixsocketperm", "600",  # connecting needs write permission only
             "--dir", str(self.dir),
             "--pidfile", str(self.pidfile),
             "--appendonly", "yes",

@@ -39,7 +39,9 @@ strings), which agrees with MongoDB for everything but booleans, lists and objec
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import queue
 import re
 import sqlite3
@@ -51,6 +53,7 @@ from typing import Any, Literal, TypeVar
 
 import orjson
 
+from backend.datadir import FILE_MODE, private_dir, private_file
 from backend.errors import DuplicateKey, Unavailable
 from backend.ids import new_id
 from backend.store.checks import check_update
@@ -449,7 +452,13 @@ class SQLiteStore:
         return self._conn
 
     def _open_sync(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # SQLite creates a database file 0644 less the umask (0644 under umask 022 or 000), and its -wal
+        # and -shm files with the database file's mode: so the file is made first, 0600, and they follow.
+        private_dir(self.path.parent)
+        private_file(self.path)
+        for companion in ("-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(f"{self.path}{companion}", FILE_MODE)
         conn = sqlite3.connect(self.path, isolation_level=None, cached_statements=512)
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")

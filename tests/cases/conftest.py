@@ -104,6 +104,6 @@ async def kernel(tmp_path: Path) -> AsyncIterator[Kernel]:
     await store.collection(DELEGATIONS).create_index([("deputy", 1), ("ends_at", 1)])
     relay = RecordingRelay()
     ctx = Context(settings=settings, store=store, clock=Clock(), search=None, files=None, relay=relay,  # type: ignore[arg-type]  # the kernel uses neither
-                  department_names=None, tokens=None, wechat=None)  # type: ignore[arg-type]
+                  department_names=None, tokens=None, wechat=None, personal_data=None)  # type: ignore[arg-type]
     yield Kernel(ctx, relay)
     await store.close()

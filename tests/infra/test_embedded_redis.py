@@ -106,7 +106,7 @@ async def test_start_answers_and_stop_leaves_nothing(tmp_path: Path) -> None:
     try:
         assert server.url == f"unix://{server.socket}"
         assert server.pidfile.read_text().strip() == str(pid)
-        assert server.socket.stat().st_mode & 0o777 == 0o700  # only the app's user may connect
+        assert server.socket.stat().st_mode & 0o777 == 0o600  # only the app's user may connect
         assert await get(server.url, "nothing") is None
         assert redis_servers_under(tmp_path) == [pid]
     finally:

@@ -10,6 +10,8 @@ import time
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from backend.identity.queries import USER_PHONE
+from backend.personal_data import read_sealed
 from tests.conftest import Harness
 from tests.wechat.conftest import WeChatSim
 
@@ -108,7 +110,8 @@ async def test_phone_binding_new_and_legacy(harness: Harness) -> None:
     assert bound.body["phone"] == "139****5678"
     assert "13912345678" not in str(bound.body)
     stored = await harness.ctx.store.collection("users").find_one({"openid": openid})
-    assert stored["phone"] == "13912345678"
+    assert stored["phone"] != "13912345678"  # sealed at rest (tests/security/test_data_at_rest.py)
+    assert read_sealed(harness.ctx.personal_data, USER_PHONE, stored) == "13912345678"
     reused = await citizen.post("/mp/v1/me/phone", {"code": code})
     assert reused.status == 400 and reused.error_code == "phone_code_invalid"
 
@@ -126,4 +129,5 @@ async def test_phone_binding_new_and_legacy(harness: Harness) -> None:
     assert garbage.status == 400
     neither = await zhou.post("/mp/v1/me/phone", {"iv": iv})
     assert neither.status == 400
-    assert (await harness.ctx.store.collection("users").find_one({"openid": "openid-zhou"}))["phone"] == "13700001111"
+    zhou_doc = await harness.ctx.store.collection("users").find_one({"openid": "openid-zhou"})
+    assert read_sealed(harness.ctx.personal_data, USER_PHONE, zhou_doc) == "13700001111"
