@@ -19,10 +19,11 @@ import tornado.web
 from backend import __version__
 from backend.bootstrap import AppContext, bootstrap
 from backend.config import Settings
-from backend.http.base import NotFoundHandler
+from backend.http.base import PUBLIC_MAX_BODY, NotFoundHandler
 from backend.http.openapi import build_openapi
 from backend.http.ops import HealthHandler, MetricsHandler, OpenApiHandler
 from backend.http.routes import Route
+from backend.http.server import Server
 from backend.logs import configure_logging
 from handlers.routes import ROUTES as STAFF_ROUTES
 from miniprogram_api.routes import ROUTES as CITIZEN_ROUTES
@@ -59,12 +60,13 @@ def make_app(ctx: AppContext) -> tornado.web.Application:
 
 
 def http_server(app: tornado.web.Application, settings: Settings) -> tornado.httpserver.HTTPServer:
-    # JSON bodies are limited per endpoint (413 with our error body); this is the outer bound.
+    # Our handlers stream their bodies and raise this bound per request, after authenticating
+    # (backend/http/base.py); what stays is the bound for the one handler that does not stream
+    # (the WebSocket handshake, a GET) and for each read into Tornado's buffer.
     # No xheaders: client addresses are never used or logged (personal data), and parsing them
     # costs a getaddrinfo call per request.
-    return tornado.httpserver.HTTPServer(app, xheaders=False, max_body_size=settings.max_upload_bytes * 2,
-                                         max_buffer_size=settings.max_upload_bytes * 2 + 1024 * 1024,
-                                         idle_connection_timeout=75, body_timeout=60)
+    return Server(app, xheaders=False, max_body_size=PUBLIC_MAX_BODY, max_buffer_size=4 * 1024 * 1024,
+                  idle_connection_timeout=75, body_timeout=60)
 
 
 async def serve(settings: Settings, *, sockets: list[socket.socket] | None = None,

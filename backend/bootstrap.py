@@ -22,6 +22,7 @@ from backend.files.factory import open_file_store
 from backend.files.interfaces import FileStore
 from backend.http.idempotency import IdempotencyStore
 from backend.http.metrics import HttpMetrics
+from backend.http.slots import Slots
 from backend.identity.directory import DepartmentNames
 from backend.outbox import OutboxRelay
 from backend.rediskit.embedded import EmbeddedRedis
@@ -58,6 +59,7 @@ class AppContext:
     oa_behaviours: DefaultBehaviours
     department_names: DepartmentNames
     live_hub: Any = None  # push's WebSocket fan-out hub, set by push.fanout when push runs here
+    slots: Slots = field(default_factory=Slots)  # concurrent uploads, unauthenticated sockets
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:

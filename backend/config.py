@@ -92,6 +92,7 @@ class Settings:
     log_level: str = "info"
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 10 * 1024 * 1024
+    max_concurrent_uploads: int = 16
     upload_types: tuple[str, ...] = ("image/jpeg", "image/png", "image/webp", "application/pdf")
     login_max_failures: int = 5
     login_lock_seconds: int = 900
@@ -139,6 +140,7 @@ _VARIABLES: list[tuple[str, str, Callable[[str], Any]]] = [
     ("YZT_LOG_LEVEL", "log_level", _choice("YZT_LOG_LEVEL", "debug", "info", "warning", "error")),
     ("YZT_MAX_BODY_BYTES", "max_body_bytes", _int("YZT_MAX_BODY_BYTES", 1024, 64 * 1024 * 1024)),
     ("YZT_MAX_UPLOAD_BYTES", "max_upload_bytes", _int("YZT_MAX_UPLOAD_BYTES", 1024, 512 * 1024 * 1024)),
+    ("YZT_MAX_CONCURRENT_UPLOADS", "max_concurrent_uploads", _int("YZT_MAX_CONCURRENT_UPLOADS", 1, 1024)),
     ("YZT_UPLOAD_TYPES", "upload_types", _csv("YZT_UPLOAD_TYPES")),
     ("YZT_LOGIN_MAX_FAILURES", "login_max_failures", _int("YZT_LOGIN_MAX_FAILURES", 1, 100)),
     ("YZT_LOGIN_LOCK_SECONDS", "login_lock_seconds", _int("YZT_LOGIN_LOCK_SECONDS", 1, 86400)),
