@@ -24,7 +24,7 @@ from backend.http.openapi import build_openapi
 from backend.http.ops import HealthHandler, MetricsHandler, OpenApiHandler
 from backend.http.routes import Route
 from backend.http.server import Server
-from backend.logs import configure_logging
+from backend.logs import configure_logging, redact_tornado_logs
 from handlers.routes import ROUTES as STAFF_ROUTES
 from miniprogram_api.routes import ROUTES as CITIZEN_ROUTES
 from push.app import start_push
@@ -65,6 +65,7 @@ def http_server(app: tornado.web.Application, settings: Settings) -> tornado.htt
     # (the WebSocket handshake, a GET) and for each read into Tornado's buffer.
     # No xheaders: client addresses are never used or logged (personal data), and parsing them
     # costs a getaddrinfo call per request.
+    redact_tornado_logs()
     return Server(app, xheaders=False, max_body_size=PUBLIC_MAX_BODY, max_buffer_size=4 * 1024 * 1024,
                   idle_connection_timeout=75, body_timeout=60)
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import redis.asyncio as aioredis
 import tornado.ioloop
+import tornado.web
 import tornado.websocket
 
 from backend.auth.tokens import Principal
@@ -78,6 +79,13 @@ class LiveSocketHandler(tornado.websocket.WebSocketHandler):
         # Authentication is a bearer token the page must hold, never a cookie, so a foreign
         # page gains nothing by opening this socket: no cross-site risk to refuse.
         return True
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        # Tornado's own lines name the client address and the query string (with the token).
+        if isinstance(value, tornado.web.HTTPError):
+            log.debug("live socket: refused with %s", value.status_code)
+            return
+        log.error("live socket: uncaught exception", exc_info=(typ, value, tb))
 
     async def open(self, *args: Any, **kwargs: Any) -> None:
         token = self.get_query_argument("token", None)

@@ -208,7 +208,7 @@ class JsonHandler(tornado.web.RequestHandler):
         if header is None:
             return None
         value = header.strip().removeprefix("W/").strip('"')
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit() and len(value) <= _MAX_DIGITS):
             raise ValidationFailed("If-Match 格式不正确", details={"fields": [{"field": "If-Match", "message": "应为版本号"}]})
         return int(value)
 
@@ -257,7 +257,10 @@ class JsonHandler(tornado.web.RequestHandler):
         if isinstance(value, (ServiceError, tornado.web.HTTPError)):
             app_log.debug("%s %s -> %s", self.request.method, self.route, getattr(value, "code", value))
             return
-        super().log_exception(typ, value, tb)
+        # Not Tornado's own line: it names the client address and the full URI with its query
+        # string (tokens, search terms). The route and request id find the request instead.
+        app_log.error("uncaught exception in %s %s (request %s)", self.request.method, self.route or "unmatched",
+                      self.request_id, exc_info=(typ, value, tb))
 
     def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
         if self._claim is not None:
