@@ -61,6 +61,15 @@ def _aes_key(name: str) -> Callable[[str], str]:
     return convert
 
 
+def _bool(name: str) -> Callable[[str], bool]:
+    def convert(raw: str) -> bool:
+        value = raw.strip().lower()
+        if value not in ("true", "false", "1", "0"):
+            raise ConfigError(f"{name} must be true or false, got {raw!r}")
+        return value in ("true", "1")
+    return convert
+
+
 def _csv(name: str) -> Callable[[str], tuple[str, ...]]:
     return lambda raw: tuple(part.strip() for part in raw.split(",") if part.strip())
 
@@ -103,6 +112,8 @@ class Settings:
     oa_token: str = ""
     oa_aes_key: str = ""
     oa_previous_aes_key: str = ""
+    oa_compat_mode: bool = False
+    oa_replay_window: int = 300
     mp_appid: str = ""
     mp_secret: str = ""
     wecom_corpid: str = ""
@@ -151,6 +162,8 @@ _VARIABLES: list[tuple[str, str, Callable[[str], Any]]] = [
     ("YZT_OA_TOKEN", "oa_token", _str("YZT_OA_TOKEN")),
     ("YZT_OA_AES_KEY", "oa_aes_key", _aes_key("YZT_OA_AES_KEY")),
     ("YZT_OA_PREVIOUS_AES_KEY", "oa_previous_aes_key", _aes_key("YZT_OA_PREVIOUS_AES_KEY")),
+    ("YZT_OA_COMPAT_MODE", "oa_compat_mode", _bool("YZT_OA_COMPAT_MODE")),
+    ("YZT_OA_REPLAY_WINDOW", "oa_replay_window", _int("YZT_OA_REPLAY_WINDOW", 30, 3600)),
     ("YZT_MP_APPID", "mp_appid", _str("YZT_MP_APPID")),
     ("YZT_MP_SECRET", "mp_secret", _str("YZT_MP_SECRET")),
     ("YZT_WECOM_CORPID", "wecom_corpid", _str("YZT_WECOM_CORPID")),
