@@ -124,6 +124,9 @@ class Settings:
     letter_deadlines: tuple[tuple[str, int], ...] = (
         ("consult", 5), ("help", 15), ("suggest", 15), ("criticise", 15), ("complain", 15))
     duplicate_window_days: int = 30
+    ws_max_topics: int = 20
+    ws_messages_per_second: int = 10
+    ws_max_unauthenticated: int = 16  # per client address, per process
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)
@@ -172,6 +175,9 @@ _VARIABLES: list[tuple[str, str, Callable[[str], Any]]] = [
     ("YZT_LONG_TERM_TEMPLATES", "long_term_templates", _csv("YZT_LONG_TERM_TEMPLATES")),
     ("YZT_LETTER_DEADLINES", "letter_deadlines", _deadlines("YZT_LETTER_DEADLINES")),
     ("YZT_DUPLICATE_WINDOW_DAYS", "duplicate_window_days", _int("YZT_DUPLICATE_WINDOW_DAYS", 1, 365)),
+    ("YZT_WS_MAX_TOPICS", "ws_max_topics", _int("YZT_WS_MAX_TOPICS", 1, 1000)),
+    ("YZT_WS_MESSAGES_PER_SECOND", "ws_messages_per_second", _int("YZT_WS_MESSAGES_PER_SECOND", 1, 1000)),
+    ("YZT_WS_MAX_UNAUTHENTICATED", "ws_max_unauthenticated", _int("YZT_WS_MAX_UNAUTHENTICATED", 1, 100_000)),
     ("YZT_RUN_WORKERS", "run_workers", _choice("YZT_RUN_WORKERS", "true", "false", "1", "0")),
 ]
 
