@@ -50,8 +50,20 @@ def make_app(ctx: AppContext) -> tornado.web.Application:
         kwargs: dict[str, Any] = {"ctx": ctx, "route": route.openapi_path}
         if route.handler is OpenApiHandler:
             kwargs["document"] = document
+        if route.handler is MetricsHandler:
+            kwargs["listener"] = "public"
         handlers.append(tornado.web.URLSpec(route.pattern + "$" if not route.pattern.endswith("$") else route.pattern,
                                             route.handler, kwargs))
+    return _application(ctx, handlers)
+
+
+def metrics_app(ctx: AppContext) -> tornado.web.Application:
+    """What the separate metrics listener (``YZT_METRICS_PORT``) serves: ``/metrics`` only."""
+    return _application(ctx, [tornado.web.URLSpec(r"/metrics$", MetricsHandler,
+                                                  {"ctx": ctx, "route": "/metrics", "listener": "metrics"})])
+
+
+def _application(ctx: AppContext, handlers: list[Any]) -> tornado.web.Application:
     return tornado.web.Application(
         handlers, default_handler_class=NotFoundHandler, default_handler_args={"ctx": ctx},
         log_function=lambda handler: None,  # our handlers write the structured access log
@@ -71,6 +83,7 @@ def http_server(app: tornado.web.Application, settings: Settings) -> tornado.htt
 
 
 async def serve(settings: Settings, *, sockets: list[socket.socket] | None = None,
+                metrics_sockets: list[socket.socket] | None = None,
                 redis_url: str | None = None, ready: Any = None) -> None:
     """One serving process until SIGTERM/SIGINT: bootstrap, listen, then shut down in order."""
     stop = asyncio.Event()
@@ -80,14 +93,23 @@ async def serve(settings: Settings, *, sockets: list[socket.socket] | None = Non
     async with bootstrap(settings, redis_url=redis_url, background=settings.run_workers) as ctx:
         if settings.run_workers:
             await start_push(ctx)
-        server = http_server(make_app(ctx), settings)
-        server.add_sockets(sockets or tornado.netutil.bind_sockets(settings.port, settings.host))
+        servers = [http_server(make_app(ctx), settings)]
+        servers[0].add_sockets(sockets or tornado.netutil.bind_sockets(settings.port, settings.host))
+        if settings.metrics_port:
+            servers.append(http_server(metrics_app(ctx), settings))
+            servers[1].add_sockets(metrics_sockets or metrics_listener(settings))
         log.info("yzt serving on http://%s:%s (pid %s)", settings.host, settings.port, os.getpid())
         if ready is not None:
             ready()
         await stop.wait()
-        server.stop()
-        await server.close_all_connections()
+        for server in servers:
+            server.stop()
+        for server in servers:
+            await server.close_all_connections()
+
+
+def metrics_listener(settings: Settings) -> list[socket.socket]:
+    return tornado.netutil.bind_sockets(settings.metrics_port, settings.metrics_host) if settings.metrics_port else []
 
 
 def run(settings: Settings) -> None:

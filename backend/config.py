@@ -70,6 +70,14 @@ def _bool(name: str) -> Callable[[str], bool]:
     return convert
 
 
+def _secret(name: str, min_length: int) -> Callable[[str], str]:
+    def convert(raw: str) -> str:
+        if len(raw) < min_length:
+            raise ConfigError(f"{name} must be at least {min_length} characters")
+        return raw
+    return convert
+
+
 def _csv(name: str) -> Callable[[str], tuple[str, ...]]:
     return lambda raw: tuple(part.strip() for part in raw.split(",") if part.strip())
 
@@ -127,6 +135,10 @@ class Settings:
     ws_max_topics: int = 20
     ws_messages_per_second: int = 10
     ws_max_unauthenticated: int = 16  # per client address, per process
+    metrics_token: str = ""
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
+    hsts_seconds: int = 0
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)
@@ -178,6 +190,10 @@ _VARIABLES: list[tuple[str, str, Callable[[str], Any]]] = [
     ("YZT_WS_MAX_TOPICS", "ws_max_topics", _int("YZT_WS_MAX_TOPICS", 1, 1000)),
     ("YZT_WS_MESSAGES_PER_SECOND", "ws_messages_per_second", _int("YZT_WS_MESSAGES_PER_SECOND", 1, 1000)),
     ("YZT_WS_MAX_UNAUTHENTICATED", "ws_max_unauthenticated", _int("YZT_WS_MAX_UNAUTHENTICATED", 1, 100_000)),
+    ("YZT_METRICS_TOKEN", "metrics_token", _secret("YZT_METRICS_TOKEN", 16)),
+    ("YZT_METRICS_HOST", "metrics_host", _str("YZT_METRICS_HOST")),
+    ("YZT_METRICS_PORT", "metrics_port", _int("YZT_METRICS_PORT", 0, 65535)),
+    ("YZT_HSTS_SECONDS", "hsts_seconds", _int("YZT_HSTS_SECONDS", 0, 2 * 365 * 86400)),
     ("YZT_RUN_WORKERS", "run_workers", _choice("YZT_RUN_WORKERS", "true", "false", "1", "0")),
 ]
 

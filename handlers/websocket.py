@@ -97,6 +97,9 @@ class LiveSocketHandler(tornado.websocket.WebSocketHandler):
         self._budget = MessageBudget(ctx.settings.ws_messages_per_second)
         self._slot: str | None = None  # held while open without a token
 
+    def set_default_headers(self) -> None:
+        self.clear_header("Server")  # no version banner, as on every other response
+
     def prepare(self) -> None:
         """Before the upgrade: a socket opened without a token takes one of its client's slots."""
         if self.get_query_argument("token", None):

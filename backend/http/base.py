@@ -91,12 +91,17 @@ class JsonHandler(tornado.web.RequestHandler):
         self.ctx = ctx
         self.route = route
         self._started = time.perf_counter()
+        self.set_default_headers()  # again: Tornado's first call came before the settings were known
 
     def set_default_headers(self) -> None:
+        self.clear_header("Server")  # Tornado's "TornadoServer/<version>" tells an attacker what to try
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Frame-Options", "DENY")
+        ctx = getattr(self, "ctx", None)  # None in Tornado's first call, from __init__
+        if ctx is not None and ctx.settings.hsts_seconds:  # only when served behind TLS: the setting says so
+            self.set_header("Strict-Transport-Security", f"max-age={ctx.settings.hsts_seconds}")
 
     def compute_etag(self) -> None:
         return None  # ETags come from the document version; never hash response bodies
