@@ -19,11 +19,12 @@ import tornado.web
 from backend import __version__
 from backend.bootstrap import AppContext, bootstrap
 from backend.config import Settings
-from backend.http.base import NotFoundHandler
+from backend.http.base import PUBLIC_MAX_BODY, NotFoundHandler
 from backend.http.openapi import build_openapi
 from backend.http.ops import HealthHandler, MetricsHandler, OpenApiHandler
 from backend.http.routes import Route
-from backend.logs import configure_logging
+from backend.http.server import Server
+from backend.logs import configure_logging, redact_tornado_logs
 from handlers.routes import ROUTES as STAFF_ROUTES
 from miniprogram_api.routes import ROUTES as CITIZEN_ROUTES
 from push.app import start_push
@@ -49,8 +50,20 @@ def make_app(ctx: AppContext) -> tornado.web.Application:
         kwargs: dict[str, Any] = {"ctx": ctx, "route": route.openapi_path}
         if route.handler is OpenApiHandler:
             kwargs["document"] = document
+        if route.handler is MetricsHandler:
+            kwargs["listener"] = "public"
         handlers.append(tornado.web.URLSpec(route.pattern + "$" if not route.pattern.endswith("$") else route.pattern,
                                             route.handler, kwargs))
+    return _application(ctx, handlers)
+
+
+def metrics_app(ctx: AppContext) -> tornado.web.Application:
+    """What the separate metrics listener (``YZT_METRICS_PORT``) serves: ``/metrics`` only."""
+    return _application(ctx, [tornado.web.URLSpec(r"/metrics$", MetricsHandler,
+                                                  {"ctx": ctx, "route": "/metrics", "listener": "metrics"})])
+
+
+def _application(ctx: AppContext, handlers: list[Any]) -> tornado.web.Application:
     return tornado.web.Application(
         handlers, default_handler_class=NotFoundHandler, default_handler_args={"ctx": ctx},
         log_function=lambda handler: None,  # our handlers write the structured access log
@@ -59,15 +72,18 @@ def make_app(ctx: AppContext) -> tornado.web.Application:
 
 
 def http_server(app: tornado.web.Application, settings: Settings) -> tornado.httpserver.HTTPServer:
-    # JSON bodies are limited per endpoint (413 with our error body); this is the outer bound.
+    # Our handlers stream their bodies and raise this bound per request, after authenticating
+    # (backend/http/base.py); what stays is the bound for the one handler that does not stream
+    # (the WebSocket handshake, a GET) and for each read into Tornado's buffer.
     # No xheaders: client addresses are never used or logged (personal data), and parsing them
     # costs a getaddrinfo call per request.
-    return tornado.httpserver.HTTPServer(app, xheaders=False, max_body_size=settings.max_upload_bytes * 2,
-                                         max_buffer_size=settings.max_upload_bytes * 2 + 1024 * 1024,
-                                         idle_connection_timeout=75, body_timeout=60)
+    redact_tornado_logs()
+    return Server(app, xheaders=False, max_body_size=PUBLIC_MAX_BODY, max_buffer_size=4 * 1024 * 1024,
+                  idle_connection_timeout=75, body_timeout=60)
 
 
 async def serve(settings: Settings, *, sockets: list[socket.socket] | None = None,
+                metrics_sockets: list[socket.socket] | None = None,
                 redis_url: str | None = None, ready: Any = None) -> None:
     """One serving process until SIGTERM/SIGINT: bootstrap, listen, then shut down in order."""
     stop = asyncio.Event()
@@ -77,14 +93,23 @@ async def serve(settings: Settings, *, sockets: list[socket.socket] | None = Non
     async with bootstrap(settings, redis_url=redis_url, background=settings.run_workers) as ctx:
         if settings.run_workers:
             await start_push(ctx)
-        server = http_server(make_app(ctx), settings)
-        server.add_sockets(sockets or tornado.netutil.bind_sockets(settings.port, settings.host))
+        servers = [http_server(make_app(ctx), settings)]
+        servers[0].add_sockets(sockets or tornado.netutil.bind_sockets(settings.port, settings.host))
+        if settings.metrics_port:
+            servers.append(http_server(metrics_app(ctx), settings))
+            servers[1].add_sockets(metrics_sockets or metrics_listener(settings))
         log.info("yzt serving on http://%s:%s (pid %s)", settings.host, settings.port, os.getpid())
         if ready is not None:
             ready()
         await stop.wait()
-        server.stop()
-        await server.close_all_connections()
+        for server in servers:
+            server.stop()
+        for server in servers:
+            await server.close_all_connections()
+
+
+def metrics_listener(settings: Settings) -> list[socket.socket]:
+    return tornado.netutil.bind_sockets(settings.metrics_port, settings.metrics_host) if settings.metrics_port else []
 
 
 def run(settings: Settings) -> None:

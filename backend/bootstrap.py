@@ -25,6 +25,7 @@ from backend.datadir import tighten
 from backend.files.factory import open_file_store
 from backend.http.idempotency import IdempotencyStore
 from backend.http.metrics import HttpMetrics
+from backend.http.slots import Slots
 from backend.identity.directory import DepartmentNames
 from backend.outbox import OutboxRelay
 from backend.personal_data import PersonalData
@@ -55,6 +56,7 @@ class AppContext(Context):
     oa_behaviours: DefaultBehaviours
     login_throttle: LoginThrottle
     live_hub: Any = None  # push's WebSocket fan-out hub, set by push.fanout when push runs here
+    slots: Slots = field(default_factory=Slots)  # concurrent uploads, unauthenticated sockets
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
@@ -117,9 +119,10 @@ async def bootstrap(settings: Settings, *, redis_url: str | None = None,
         personal_data = PersonalData(settings.data_key, settings.previous_data_key)
         wechat = WeChatClient(session=session, settings=settings, tokens=wechat_tokens)
         behaviours = DefaultBehaviours(store=store)
-        oa_callback = OfficialAccountCallback(settings=settings, redis=redis, client=wechat, responder=behaviours)
-        stack.push_async_callback(oa_callback.aclose)
         clock = Clock()
+        oa_callback = OfficialAccountCallback(settings=settings, redis=redis, client=wechat, responder=behaviours,
+                                              clock=clock)
+        stack.push_async_callback(oa_callback.aclose)
         ctx = AppContext(
             settings=settings, store=store, clock=clock, redis=redis, tokens=tokens,
             idempotency=IdempotencyStore(store.collection("idempotency_keys")),

@@ -64,6 +64,23 @@ def _aes_key(name: str) -> Callable[[str], str]:
     return convert
 
 
+def _bool(name: str) -> Callable[[str], bool]:
+    def convert(raw: str) -> bool:
+        value = raw.strip().lower()
+        if value not in ("true", "false", "1", "0"):
+            raise ConfigError(f"{name} must be true or false, got {raw!r}")
+        return value in ("true", "1")
+    return convert
+
+
+def _secret(name: str, min_length: int) -> Callable[[str], str]:
+    def convert(raw: str) -> str:
+        if len(raw) < min_length:
+            raise ConfigError(f"{name} must be at least {min_length} characters")
+        return raw
+    return convert
+
+
 def _csv(name: str) -> Callable[[str], tuple[str, ...]]:
     return lambda raw: tuple(part.strip() for part in raw.split(",") if part.strip())
 
@@ -108,6 +125,7 @@ class Settings:
     log_level: str = "info"
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 10 * 1024 * 1024
+    max_concurrent_uploads: int = 16
     upload_types: tuple[str, ...] = ("image/jpeg", "image/png", "image/webp", "application/pdf")
     login_free_attempts: int = 5
     login_client_free_attempts: int = 30
@@ -124,6 +142,8 @@ class Settings:
     oa_token: str = ""
     oa_aes_key: str = ""
     oa_previous_aes_key: str = ""
+    oa_compat_mode: bool = False
+    oa_replay_window: int = 300
     mp_appid: str = ""
     mp_secret: str = ""
     wecom_corpid: str = ""
@@ -136,6 +156,13 @@ class Settings:
     duplicate_window_days: int = 30
     letter_dispatch_days: int = 1
     mailbox_center_department: str = ""
+    ws_max_topics: int = 20
+    ws_messages_per_second: int = 10
+    ws_max_unauthenticated: int = 16  # per client address, per process
+    metrics_token: str = ""
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
+    hsts_seconds: int = 0
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)
@@ -163,6 +190,7 @@ _VARIABLES: list[tuple[str, str, Callable[[str], Any]]] = [
     ("YZT_LOG_LEVEL", "log_level", _choice("YZT_LOG_LEVEL", "debug", "info", "warning", "error")),
     ("YZT_MAX_BODY_BYTES", "max_body_bytes", _int("YZT_MAX_BODY_BYTES", 1024, 64 * 1024 * 1024)),
     ("YZT_MAX_UPLOAD_BYTES", "max_upload_bytes", _int("YZT_MAX_UPLOAD_BYTES", 1024, 512 * 1024 * 1024)),
+    ("YZT_MAX_CONCURRENT_UPLOADS", "max_concurrent_uploads", _int("YZT_MAX_CONCURRENT_UPLOADS", 1, 1024)),
     ("YZT_UPLOAD_TYPES", "upload_types", _csv("YZT_UPLOAD_TYPES")),
     ("YZT_LOGIN_FREE_ATTEMPTS", "login_free_attempts", _int("YZT_LOGIN_FREE_ATTEMPTS", 1, 100)),
     ("YZT_LOGIN_CLIENT_FREE_ATTEMPTS", "login_client_free_attempts",
@@ -180,6 +208,8 @@ _VARIABLES: list[tuple[str, str, Callable[[str], Any]]] = [
     ("YZT_OA_TOKEN", "oa_token", _str("YZT_OA_TOKEN")),
     ("YZT_OA_AES_KEY", "oa_aes_key", _aes_key("YZT_OA_AES_KEY")),
     ("YZT_OA_PREVIOUS_AES_KEY", "oa_previous_aes_key", _aes_key("YZT_OA_PREVIOUS_AES_KEY")),
+    ("YZT_OA_COMPAT_MODE", "oa_compat_mode", _bool("YZT_OA_COMPAT_MODE")),
+    ("YZT_OA_REPLAY_WINDOW", "oa_replay_window", _int("YZT_OA_REPLAY_WINDOW", 30, 3600)),
     ("YZT_MP_APPID", "mp_appid", _str("YZT_MP_APPID")),
     ("YZT_MP_SECRET", "mp_secret", _str("YZT_MP_SECRET")),
     ("YZT_WECOM_CORPID", "wecom_corpid", _str("YZT_WECOM_CORPID")),
@@ -190,6 +220,13 @@ _VARIABLES: list[tuple[str, str, Callable[[str], Any]]] = [
     ("YZT_DUPLICATE_WINDOW_DAYS", "duplicate_window_days", _int("YZT_DUPLICATE_WINDOW_DAYS", 1, 365)),
     ("YZT_LETTER_DISPATCH_DAYS", "letter_dispatch_days", _int("YZT_LETTER_DISPATCH_DAYS", 0, 30)),
     ("YZT_MAILBOX_CENTER_DEPARTMENT", "mailbox_center_department", _str("YZT_MAILBOX_CENTER_DEPARTMENT")),
+    ("YZT_WS_MAX_TOPICS", "ws_max_topics", _int("YZT_WS_MAX_TOPICS", 1, 1000)),
+    ("YZT_WS_MESSAGES_PER_SECOND", "ws_messages_per_second", _int("YZT_WS_MESSAGES_PER_SECOND", 1, 1000)),
+    ("YZT_WS_MAX_UNAUTHENTICATED", "ws_max_unauthenticated", _int("YZT_WS_MAX_UNAUTHENTICATED", 1, 100_000)),
+    ("YZT_METRICS_TOKEN", "metrics_token", _secret("YZT_METRICS_TOKEN", 16)),
+    ("YZT_METRICS_HOST", "metrics_host", _str("YZT_METRICS_HOST")),
+    ("YZT_METRICS_PORT", "metrics_port", _int("YZT_METRICS_PORT", 0, 65535)),
+    ("YZT_HSTS_SECONDS", "hsts_seconds", _int("YZT_HSTS_SECONDS", 0, 2 * 365 * 86400)),
     ("YZT_RUN_WORKERS", "run_workers", _choice("YZT_RUN_WORKERS", "true", "false", "1", "0")),
 ]
 

@@ -24,7 +24,10 @@ log = logging.getLogger(__name__)
 
 def run_processes(settings: Settings) -> None:
     count = settings.processes or os.cpu_count() or 1
+    from backend.app import metrics_listener  # noqa: PLC0415 - avoids an import cycle at module load
+
     sockets = tornado.netutil.bind_sockets(settings.port, settings.host, reuse_port=False)
+    metrics_sockets = metrics_listener(settings)
     embedded = None
     redis_url = settings.redis_url
     if not redis_url:
@@ -38,7 +41,7 @@ def run_processes(settings: Settings) -> None:
     def spawn(index: int) -> None:
         pid = os.fork()
         if pid == 0:
-            _child(settings, sockets, redis_url)
+            _child(settings, sockets, metrics_sockets, redis_url)
         children[pid] = (index, time.monotonic())
 
     def stop(_signum: int, _frame: object) -> None:
@@ -81,7 +84,7 @@ def run_processes(settings: Settings) -> None:
         asyncio.run(embedded.stop())
 
 
-def _child(settings: Settings, sockets: list, redis_url: str) -> None:  # pragma: no cover - runs in a fork
+def _child(settings: Settings, sockets: list, metrics_sockets: list, redis_url: str) -> None:  # pragma: no cover - runs in a fork
     from backend.app import serve  # noqa: PLC0415 - avoids an import cycle at module load
 
     try:
@@ -92,7 +95,7 @@ def _child(settings: Settings, sockets: list, redis_url: str) -> None:  # pragma
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     code = 0
     try:
-        asyncio.run(serve(settings, sockets=sockets, redis_url=redis_url))
+        asyncio.run(serve(settings, sockets=sockets, metrics_sockets=metrics_sockets, redis_url=redis_url))
     except BaseException:  # noqa: BLE001 - a child must exit, never return into the parent's loop
         log.exception("serving process failed")
         code = 1

@@ -17,23 +17,39 @@ Protocol (JSON text frames; client messages at most 4 KB):
   for clients that cannot send WebSocket pings (the mini-program); the server pings every 25 s
   and drops connections that stop answering.
 
+Limits (settings; per process):
+
+- a socket follows at most ``YZT_WS_MAX_TOPICS`` topics: a ``subscribe`` that would go past it
+  is refused whole with ``{"type": "error", "code": "too_many_topics", "limit": n}`` (the socket
+  stays open);
+- a client sends at most ``YZT_WS_MESSAGES_PER_SECOND`` messages a second (bursts up to that
+  many): beyond, the socket is closed with 4429;
+- at most ``YZT_WS_MAX_UNAUTHENTICATED`` sockets per client address may be open without a token
+  (opened without ``?token=``, waiting for ``auth``): the next handshake is refused with HTTP 429
+  and ``Retry-After``, before the upgrade. The address is the TCP peer (behind a reverse proxy:
+  the proxy; let it limit per client too) and is only counted in memory, never logged.
+
 Close codes: 4400 bad message, 4401 not authenticated (or token expired/revoked), 4408 no
-``auth`` in time. Only the replay reads the store; live messages come from ``push.fanout``.
+``auth`` in time, 4429 too many messages. Only the replay reads the store; live messages come
+from ``push.fanout``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 import orjson
 import redis.asyncio as aioredis
 import tornado.ioloop
+import tornado.web
 import tornado.websocket
 
 from backend.auth.tokens import Principal
 from backend.errors import Unauthenticated
+from backend.http.base import error_body
 from backend.notifications.queries import notifications_since
 from push import keys
 from push.channels.websocket import live_message, resync_message
@@ -46,7 +62,25 @@ log = logging.getLogger(__name__)
 
 AUTH_TIMEOUT = 10.0
 TOKEN_CHECK_INTERVAL = 30.0
-MAX_TOPICS = 20
+UNAUTHENTICATED_RETRY_AFTER = int(AUTH_TIMEOUT)  # by then the client's waiting sockets are gone
+
+
+class MessageBudget:
+    """A token bucket: ``rate`` messages a second on average, bursts of up to ``rate``."""
+
+    def __init__(self, rate: int) -> None:
+        self._rate = float(rate)
+        self._tokens = float(rate)
+        self._last = time.monotonic()  # real time, not the app clock: a rate, not a deadline
+
+    def spend(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self._rate, self._tokens + (now - self._last) * self._rate)
+        self._last = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
 
 
 class LiveSocketHandler(tornado.websocket.WebSocketHandler):
@@ -60,6 +94,44 @@ class LiveSocketHandler(tornado.websocket.WebSocketHandler):
         self._buffer: list[bytes] | None = None
         self._timers: list[Any] = []
         self._closed = False
+        self._budget = MessageBudget(ctx.settings.ws_messages_per_second)
+        self._slot: str | None = None  # held while open without a token
+
+    def set_default_headers(self) -> None:
+        self.clear_header("Server")  # no version banner, as on every other response
+
+    def prepare(self) -> None:
+        """Before the upgrade: a socket opened without a token takes one of its client's slots."""
+        if self.get_query_argument("token", None):
+            return  # authenticated (or refused) the moment it opens: it never waits
+        slot = f"ws-unauthenticated:{self.request.remote_ip}"
+        if not self.ctx.slots.take(slot, self.ctx.settings.ws_max_unauthenticated):
+            self.set_status(429)
+            self.set_header("Content-Type", "application/json; charset=utf-8")
+            self.set_header("Retry-After", str(UNAUTHENTICATED_RETRY_AFTER))
+            self.finish(error_body("too_many_unauthenticated_sockets", "未登录的连接过多，请稍后再试"))
+            return
+        self._slot = slot
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(error_body("bad_request" if status_code < 500 else "internal_error", "请求无法处理"))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        # Tornado's own lines name the client address and the query string (with the token).
+        if isinstance(value, tornado.web.HTTPError):
+            log.debug("live socket: refused with %s", value.status_code)
+            return
+        log.error("live socket: uncaught exception", exc_info=(typ, value, tb))
+
+    def on_finish(self) -> None:
+        if self.get_status() != 101:  # no upgrade (refused handshake): on_close will not run
+            self._give_back_slot()
+
+    def _give_back_slot(self) -> None:
+        if self._slot is not None:
+            self.ctx.slots.give_back(self._slot)
+            self._slot = None
 
     # Tornado reads these for its own ping/pong keep-alive.
     @property
@@ -87,6 +159,11 @@ class LiveSocketHandler(tornado.websocket.WebSocketHandler):
             self._timers.append(tornado.ioloop.IOLoop.current().call_later(AUTH_TIMEOUT, self._auth_timeout))
 
     async def on_message(self, message: str | bytes) -> None:
+        if self._closed:
+            return
+        if not self._budget.spend():
+            self._refuse(4429, "rate_limited")
+            return
         try:
             data = orjson.loads(message)
             op = data.get("op") if isinstance(data, dict) else None
@@ -102,12 +179,13 @@ class LiveSocketHandler(tornado.websocket.WebSocketHandler):
         elif op == "ping":
             self._send({"type": "pong"})
         elif op in ("subscribe", "unsubscribe") and isinstance(data.get("topics"), list):
-            await self._topics(op, [t for t in data["topics"][:MAX_TOPICS] if isinstance(t, str)])
+            await self._topics(op, [t for t in data["topics"] if isinstance(t, str)])
         else:
             self._send({"type": "error", "code": "unknown_op"})
 
     def on_close(self) -> None:
         self._closed = True
+        self._give_back_slot()
         for timer in self._timers:
             if isinstance(timer, tornado.ioloop.PeriodicCallback):
                 timer.stop()
@@ -140,6 +218,7 @@ class LiveSocketHandler(tornado.websocket.WebSocketHandler):
             self._send({"type": "reauthenticated"})
             return
         self.principal, self._token = principal, token
+        self._give_back_slot()
         for timer in self._timers:
             tornado.ioloop.IOLoop.current().remove_timeout(timer)
         checker = tornado.ioloop.PeriodicCallback(self._check_token, TOKEN_CHECK_INTERVAL * 1000)
@@ -191,6 +270,12 @@ class LiveSocketHandler(tornado.websocket.WebSocketHandler):
         assert self.principal is not None
         allowed = [t for t in dict.fromkeys(topics) if topic_allowed(self.principal, t)]
         refused = [t for t in dict.fromkeys(topics) if t not in allowed]
+        if op == "subscribe":
+            limit = self.ctx.settings.ws_max_topics
+            following = {c for c in self._channels if c.startswith(keys.live_topic(""))}
+            if len(following | {keys.live_topic(t) for t in allowed}) > limit:
+                self._send({"type": "error", "code": "too_many_topics", "limit": limit})
+                return
         hub = live_hub(self.ctx)
         for topic in allowed:
             channel = keys.live_topic(topic)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from backend.auth.tokens import Principal
 from backend.clock import now_stored
+from backend.context import Context
 from backend.errors import ValidationFailed
-
-if TYPE_CHECKING:
-    from backend.bootstrap import AppContext
+from backend.files.interfaces import IncomingFile
 
 UPLOADS = "uploads"
 
@@ -19,11 +18,12 @@ def upload_out(doc: dict[str, Any]) -> dict[str, Any]:
             "content_type": doc["content_type"], "size": doc["size"]}
 
 
-async def do_upload_file(ctx: "AppContext", data: bytes, *, content_type: str, filename: str,
+async def do_upload_file(ctx: Context, incoming: IncomingFile, *, content_type: str, filename: str,
                          acting_user: Principal, upload_id: str) -> dict[str, Any]:
-    """Store the bytes (content-addressed; limits and type checked by the file store) and record
-    who uploaded them: only the uploader can attach them to something."""
-    ref = await ctx.files.put(data, content_type=content_type, filename=filename)
+    """Store a streamed upload (content-addressed; limits and type checked by the file store,
+    which takes the temporary file over) and record who uploaded it: only the uploader can
+    attach it to something."""
+    ref = await ctx.files.put_file(incoming, content_type=content_type, filename=filename)
     doc = {"_id": upload_id, "owner": acting_user.user_id, "file_id": ref["id"], "filename": ref["filename"],
            "content_type": ref["content_type"], "size": ref["size"], "created_at": now_stored()}
     existing = await ctx.store.collection(UPLOADS).find_one({"_id": upload_id})
@@ -32,7 +32,7 @@ async def do_upload_file(ctx: "AppContext", data: bytes, *, content_type: str, f
     return upload_out(existing or doc)
 
 
-async def resolve_attachments(ctx: "AppContext", upload_ids: list[str], *, owner: Principal,
+async def resolve_attachments(ctx: Context, upload_ids: list[str], *, owner: Principal,
                               images_only: bool = False) -> list[dict[str, Any]]:
     """The attachment records for ``upload_ids``, each uploaded by ``owner``; otherwise a 400."""
     if not upload_ids:

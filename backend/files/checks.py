@@ -8,10 +8,11 @@ import unicodedata
 
 from backend.config import Settings
 from backend.errors import PayloadTooLarge, ValidationFailed
-from backend.files.interfaces import FileRef
+from backend.files.interfaces import FileRef, IncomingFile
 
 _FILE_ID = re.compile(r"[0-9a-f]{64}\Z")
 _MAX_FILENAME = 120
+HEAD_BYTES = 16  # enough for every signature below
 
 # Magic bytes of the types we can recognise; a declared type among these must match.
 _SIGNATURES = {
@@ -39,13 +40,12 @@ def clean_filename(filename: str) -> str:
     return name or "file"
 
 
-def check_upload(data: bytes, *, content_type: str, filename: str, settings: Settings) -> FileRef:
-    """Validate an upload and describe it. CPU-bound for large files (sha256): run it in an
-    executor."""
+def _checked_type(head: bytes, size: int, *, content_type: str, settings: Settings) -> str:
+    """The declared type, once size, type and magic bytes are acceptable."""
     declared = content_type.split(";", 1)[0].strip().lower()
-    if not data:
+    if size == 0:
         raise ValidationFailed("文件内容为空", details={"field": "file"})
-    if len(data) > settings.max_upload_bytes:
+    if size > settings.max_upload_bytes:
         limit_mb = settings.max_upload_bytes / (1024 * 1024)
         raise PayloadTooLarge(f"文件大小不能超过 {limit_mb:g} MB",
                               details={"field": "file", "max_bytes": settings.max_upload_bytes})
@@ -53,7 +53,20 @@ def check_upload(data: bytes, *, content_type: str, filename: str, settings: Set
         raise ValidationFailed("不支持的文件类型", details={"field": "file", "content_type": declared,
                                                      "allowed": list(settings.upload_types)})
     signature = _SIGNATURES.get(declared)
-    if signature is not None and not signature(data):
+    if signature is not None and not signature(head):
         raise ValidationFailed("文件内容与声明的类型不符", details={"field": "file", "content_type": declared})
+    return declared
+
+
+def check_upload(data: bytes, *, content_type: str, filename: str, settings: Settings) -> FileRef:
+    """Validate an upload held in memory and describe it. CPU-bound for large files (sha256):
+    run it in an executor."""
+    declared = _checked_type(data[:HEAD_BYTES], len(data), content_type=content_type, settings=settings)
     return FileRef(id=hashlib.sha256(data).hexdigest(), size=len(data), content_type=declared,
                    filename=clean_filename(filename))
+
+
+def check_incoming(incoming: IncomingFile, *, content_type: str, filename: str, settings: Settings) -> FileRef:
+    """Validate a streamed upload and describe it (size and hash were taken while it arrived)."""
+    declared = _checked_type(incoming.head, incoming.size, content_type=content_type, settings=settings)
+    return FileRef(id=incoming.sha256, size=incoming.size, content_type=declared, filename=clean_filename(filename))

@@ -10,15 +10,17 @@ executor. Directories are 0700 and files 0600 (``backend/datadir.py``).
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 from backend.config import Settings
 from backend.datadir import private_dir
 from backend.errors import NotFound
-from backend.files.checks import check_upload, is_file_id
-from backend.files.interfaces import FileRef
+from backend.files.checks import check_incoming, check_upload, is_file_id
+from backend.files.interfaces import FileRef, IncomingFile
 
 
 class EmbeddedFileStore:
@@ -31,6 +33,10 @@ class EmbeddedFileStore:
 
     async def put(self, data: bytes, *, content_type: str, filename: str) -> FileRef:
         return await asyncio.get_running_loop().run_in_executor(None, self._put, data, content_type, filename)
+
+    async def put_file(self, incoming: IncomingFile, *, content_type: str, filename: str) -> FileRef:
+        return await asyncio.get_running_loop().run_in_executor(
+            None, self._put_file, incoming, content_type, filename)
 
     def _put(self, data: bytes, content_type: str, filename: str) -> FileRef:
         ref = check_upload(data, content_type=content_type, filename=filename, settings=self._settings)
@@ -48,12 +54,26 @@ class EmbeddedFileStore:
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)  # make the rename itself durable
-        finally:
-            os.close(dir_fd)
+        _sync_directory(path.parent)
         return ref
+
+    def _put_file(self, incoming: IncomingFile, content_type: str, filename: str) -> FileRef:
+        try:
+            ref = check_incoming(incoming, content_type=content_type, filename=filename, settings=self._settings)
+            path = self._path(ref["id"])
+            if path.exists():
+                return ref
+            private_dir(path.parent)
+            fd = os.open(incoming.path, os.O_RDONLY)
+            try:
+                os.fsync(fd)  # the content must be on disk before its name is
+            finally:
+                os.close(fd)
+            _move(incoming.path, path)
+            _sync_directory(path.parent)
+            return ref
+        finally:
+            incoming.path.unlink(missing_ok=True)
 
     async def get(self, file_id: str) -> bytes:
         if not is_file_id(file_id):
@@ -67,3 +87,32 @@ class EmbeddedFileStore:
         if not is_file_id(file_id):
             return False
         return await asyncio.get_running_loop().run_in_executor(None, self._path(file_id).is_file)
+
+
+def _move(source: Path, target: Path) -> None:
+    """Rename ``source`` over ``target``; across file systems (the incoming directory mounted
+    elsewhere), copy next to the target first so that the final rename stays atomic."""
+    try:
+        os.replace(source, target)
+        return
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+    try:
+        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+            shutil.copyfileobj(src, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _sync_directory(directory: Path) -> None:
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # make the rename itself durable
+    finally:
+        os.close(dir_fd)

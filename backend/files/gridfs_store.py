@@ -15,8 +15,8 @@ from gridfs.errors import NoFile
 
 from backend.config import Settings
 from backend.errors import NotFound
-from backend.files.checks import check_upload, is_file_id
-from backend.files.interfaces import FileRef
+from backend.files.checks import check_incoming, check_upload, is_file_id
+from backend.files.interfaces import FileRef, IncomingFile
 
 
 class GridFSFileStore:
@@ -33,6 +33,19 @@ class GridFSFileStore:
             await self._bucket.upload_from_stream(
                 ref["id"], data, metadata={"content_type": ref["content_type"], "filename": ref["filename"]})
         return ref
+
+    async def put_file(self, incoming: IncomingFile, *, content_type: str, filename: str) -> FileRef:
+        try:
+            ref = check_incoming(incoming, content_type=content_type, filename=filename, settings=self._settings)
+            if not await self.exists(ref["id"]):
+                # GridFS reads the file one chunk (255 KiB) at a time: from the page cache, since it
+                # was just written, so these reads do not stall the loop the way a network read would.
+                with open(incoming.path, "rb") as source:
+                    await self._bucket.upload_from_stream(
+                        ref["id"], source, metadata={"content_type": ref["content_type"], "filename": ref["filename"]})
+            return ref
+        finally:
+            incoming.path.unlink(missing_ok=True)
 
     async def get(self, file_id: str) -> bytes:
         if not is_file_id(file_id):

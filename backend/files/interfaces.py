@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, TypedDict
 
 
@@ -14,17 +16,31 @@ class FileRef(TypedDict):
     filename: str  # the uploader's name, without any path
 
 
+@dataclass(frozen=True)
+class IncomingFile:
+    """An upload already written to a temporary file (streamed from the request, hashed on the
+    way), so that its bytes never have to be held in memory."""
+
+    path: Path
+    size: int
+    sha256: str  # lower-case hex of the whole content
+    head: bytes  # the first bytes, enough to recognise the type by its magic bytes
+
+
 class FileStore(Protocol):
     """Content-addressed: the id is the sha256 of the bytes, so storing the same bytes twice
     keeps one copy and the id proves the content.
 
-    ``put`` refuses empty and oversized uploads (``PayloadTooLarge``, limit
+    ``put`` and ``put_file`` refuse empty and oversized uploads (``PayloadTooLarge``, limit
     ``settings.max_upload_bytes``), types outside ``settings.upload_types`` and content that is
-    not what its declared type says (``ValidationFailed``). ``get`` raises ``NotFound`` for an
-    unknown or malformed id.
+    not what its declared type says (``ValidationFailed``). ``put_file`` takes the temporary
+    file over: it is moved into the store or removed, whatever the outcome. ``get`` raises
+    ``NotFound`` for an unknown or malformed id.
     """
 
     async def put(self, data: bytes, *, content_type: str, filename: str) -> FileRef: ...
+
+    async def put_file(self, incoming: IncomingFile, *, content_type: str, filename: str) -> FileRef: ...
 
     async def get(self, file_id: str) -> bytes: ...
 

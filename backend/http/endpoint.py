@@ -40,7 +40,8 @@ def endpoint(*, permission: Permission, summary: str, body: type[BaseModel] | No
              status: int = 200, idempotent: bool = False, upload: bool = False, errors: tuple[int, ...] = (),
              tags: tuple[str, ...] = (), media_type: str = "application/json") -> Callable[[Method], Method]:
     """Declare a handler method. The method returns the response object (a dict, or None for
-    204); the base handler writes it, sets the ETag from ``version`` and completes idempotency."""
+    204); the base handler parses the (by then complete) body first, then writes the result,
+    sets the ETag from ``version`` and completes idempotency."""
     spec = EndpointSpec(permission=permission, summary=summary, body=body, query=query, response=response,
                         status=status, idempotent=idempotent, upload=upload, errors=errors, tags=tags,
                         media_type=media_type)
@@ -48,6 +49,9 @@ def endpoint(*, permission: Permission, summary: str, body: type[BaseModel] | No
     def decorate(method: Method) -> Method:
         @functools.wraps(method)
         async def run(handler: Any, *args: Any, **kwargs: Any) -> None:
+            await handler.body_received()
+            if handler._finished:  # noqa: SLF001 - an Idempotency-Key replay already answered
+                return
             result = await method(handler, *args, **kwargs)
             await handler.respond(result, spec.status)
 

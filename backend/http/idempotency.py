@@ -19,7 +19,7 @@ from backend.ids import new_id
 from backend.store.interface import Collection
 
 # How long a claim stays "in progress". It only has to outlast a live request between claim and
-# completion (the body is already read; creates take milliseconds, at worst a SQLite busy wait):
+# completion (the body is already in; creates take milliseconds, at worst a SQLite busy wait):
 # a retry that takes over an expired lease while the first attempt still runs is harmless, since
 # both use the reserved id. A longer lease only delays the retries after a crash (409 until it ends).
 LEASE = timedelta(seconds=10)
@@ -56,12 +56,12 @@ class IdempotencyStore:
     def __init__(self, collection: Collection) -> None:
         self._records = collection
 
-    async def claim(self, *, scope: str, key: str, body: bytes) -> Claim:
+    async def claim(self, *, scope: str, key: str, body_hash: str) -> Claim:
+        """``body_hash``: sha256 hex of the request body (taken while it streamed in)."""
         if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
             raise ValidationFailed("Idempotency-Key 无效", details={"fields": [
                 {"field": "Idempotency-Key", "message": f"长度应为 1 到 {MAX_KEY_LENGTH} 个可打印字符"}]})
         record_id = hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()
-        body_hash = hashlib.sha256(body).hexdigest()
         fresh = {"_id": record_id, "body_hash": body_hash, "state": "pending", "reserved_id": new_id(),
                  "lease_until": to_storage(utcnow() + LEASE), "created_at": now_stored()}
         for _attempt in range(3):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 from typing import Any
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from backend.auth.permissions import Permission
+from backend.errors import NotFound, Unauthenticated
 from backend.http.base import JsonHandler
 from backend.http.endpoint import endpoint
 from backend.schemas import ResponseModel
@@ -46,10 +48,32 @@ class HealthHandler(JsonHandler):
 
 
 class MetricsHandler(JsonHandler):
-    @endpoint(permission=Permission.PUBLIC, summary="Prometheus 指标", tags=("ops",), media_type="text/plain")
+    """Metrics name routes, error codes and volumes: not for the public. With
+    ``YZT_METRICS_TOKEN`` set they need ``Authorization: Bearer <that token>`` wherever they are
+    served; without it they are served only on the separate listener (``YZT_METRICS_PORT``,
+    bound to ``YZT_METRICS_HOST``, loopback by default) and the public listener answers 404, as
+    for a path that does not exist. Neither set: no metrics, the safe default."""
+
+    def initialize(self, ctx: Any, route: str = "", listener: str = "public") -> None:
+        super().initialize(ctx, route)
+        self.listener = listener
+
+    @endpoint(permission=Permission.PUBLIC, summary="Prometheus 指标（需 YZT_METRICS_TOKEN 或独立端口）",
+              tags=("ops",), media_type="text/plain", errors=(401, 404))
     async def get(self) -> None:
         self.set_header("Content-Type", CONTENT_TYPE_LATEST)
         self.finish(generate_latest(self.ctx.metrics.registry))
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        expected = self.ctx.settings.metrics_token
+        if not expected:
+            if self.listener != "metrics":
+                raise NotFound()
+            return
+        scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+            raise Unauthenticated("指标需要访问令牌", code="metrics_token_required")
 
 
 class OpenApiHandler(JsonHandler):

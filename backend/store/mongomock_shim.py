@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, BinaryIO
 
 import gridfs
 import mongomock
@@ -86,9 +86,10 @@ class MongomockGridFSBucket:
         # GridFSBucket copies db.client.options.timeout, which mongomock does not have.
         self._bucket._timeout = None
 
-    async def upload_from_stream(self, filename: str, source: bytes, *,
+    async def upload_from_stream(self, filename: str, source: bytes | BinaryIO, *,
                                  metadata: dict[str, Any] | None = None) -> Any:
-        return self._bucket.upload_from_stream(filename, io.BytesIO(source), metadata=metadata)
+        stream = io.BytesIO(source) if isinstance(source, bytes) else source  # bytes or a file, as AsyncGridFSBucket
+        return self._bucket.upload_from_stream(filename, stream, metadata=metadata)
 
     async def open_download_stream_by_name(self, filename: str, revision: int = -1) -> _Download:
         return _Download(self._bucket.open_download_stream_by_name(filename, revision=revision))

@@ -30,6 +30,7 @@ from backend.store.interface import Collection, Document, Filter, Sort
 
 _MAX_CURSOR = 2048
 _SCALARS = (str, int, float, bool, type(None))
+_INT64 = range(-2**63, 2**63)  # what both engines can compare (BSON refuses larger, SQLite overflows)
 
 
 async def paginate(collection: Collection, filter: Filter, *, sort: Sort, limit: int,
@@ -98,7 +99,7 @@ def _decode(cursor: str, sort: Sort) -> list[Any]:
         payload = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         valid = (isinstance(payload, list) and len(payload) == len(sort) + 1
                  and payload[0] == _fingerprint(sort) and isinstance(payload[-1], str)
-                 and all(isinstance(v, _SCALARS) for v in payload[1:]))
+                 and all(isinstance(v, _SCALARS) and (not isinstance(v, int) or v in _INT64) for v in payload[1:]))
     except (ValueError, binascii.Error, orjson.JSONDecodeError):
         valid = False
     if not valid:

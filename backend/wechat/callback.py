@@ -9,11 +9,28 @@ The HTTP handler passes the query arguments and body in and writes the bytes bac
   the behaviour again: the first reply is kept in Redis under the message's dedupe key.
 - Answering ``success`` means "no reply". A behaviour slower than the deadline gets ``success`` at
   once, and its reply goes out later as a customer-service message.
+
+Replay and downgrade. The signature covers only token, timestamp and nonce, not a plaintext
+body, so one leaked signed URL would let anyone post any event (a victim's ``subscribe`` with
+their UnionId) for ever. Hence:
+
+- ``timestamp`` must lie within ``YZT_OA_REPLAY_WINDOW`` seconds (either side) of the app clock;
+- each ``nonce`` is kept in Redis (``SET NX``, for twice the window: as long as its timestamp
+  can pass) with a fingerprint of the request (signatures and body). The same nonce again with
+  the same fingerprint is WeChat's retry, or an exact copy: it goes on to the MsgId dedupe,
+  whose record lasts as long, so it gets the first reply and never runs the behaviour twice.
+  The same nonce with anything else is refused;
+- in safe mode (``YZT_OA_AES_KEY`` set and ``YZT_OA_COMPAT_MODE`` off) plaintext messages are
+  refused: only the encrypted form, whose ``msg_signature`` covers the body, is accepted.
+
+Without Redis the nonce cannot be checked; the window and safe mode still hold, and messages
+are answered (as for the dedupe: better than "该公众号暂时无法提供服务" for everyone).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import time
@@ -28,6 +45,7 @@ from wechatpy import parse_message
 from wechatpy.messages import BaseMessage
 from wechatpy.replies import ArticlesReply, BaseReply, ImageReply, TextReply, VideoReply, VoiceReply
 
+from backend.clock import Clock
 from backend.config import Settings
 from backend.errors import Forbidden, PayloadTooLarge, ValidationFailed
 from backend.wechat.client import WeChatClient
@@ -49,16 +67,23 @@ class OfficialAccountCallback:
     """Create one at start-up; close with ``aclose()`` at shutdown (it owns late replies)."""
 
     def __init__(self, *, settings: Settings, redis: aioredis.Redis, client: WeChatClient,
-                 responder: Responder, deadline: float = 4.0, dedupe_ttl: float = 60.0,
+                 responder: Responder, clock: Clock | None = None, deadline: float = 4.0, dedupe_ttl: float = 60.0,
                  max_body: int = 64 * 1024, key_prefix: str = "yzt:wechat:oa") -> None:
         self._token = settings.oa_token
+        self._clock = clock or Clock()
         self._crypto = MessageCrypto(token=settings.oa_token, appid=settings.oa_appid,
                                      aes_keys=[settings.oa_aes_key, settings.oa_previous_aes_key])
+        self._safe_mode = bool(settings.oa_aes_key) and not settings.oa_compat_mode
+        self._window = settings.oa_replay_window
+        self._nonce_ttl_ms = 2 * settings.oa_replay_window * 1000
         self._redis = redis
         self._client = client
         self._responder = responder
         self._deadline = deadline
-        self._ttl_ms = int(dedupe_ttl * 1000)
+        self._pending_ttl_ms = int(dedupe_ttl * 1000)
+        # A copy of a request is accepted as long as its nonce is remembered: its reply must be
+        # remembered as long, or the copy would run the behaviour again.
+        self._reply_ttl_ms = max(self._pending_ttl_ms, self._nonce_ttl_ms)
         self._max_body = max_body
         self._prefix = key_prefix
         self._late: set[asyncio.Task[None]] = set()
@@ -73,13 +98,19 @@ class OfficialAccountCallback:
         if len(body) > self._max_body:
             raise PayloadTooLarge("消息内容过大")
         timestamp, nonce = self._check_signature(args)
+        self._check_fresh(timestamp)
+        encrypted_mode = args.get("encrypt_type", "raw").lower() == "aes"
+        if self._safe_mode and not encrypted_mode:
+            raise Forbidden("安全模式下只接受加密消息", code="wechat_plaintext_refused")
         fields = _parse_xml(body)
+        encrypted = fields.get("Encrypt") if encrypted_mode else None
+        if encrypted_mode and not (isinstance(encrypted, str) and signature_matches(
+                (self._token, timestamp, nonce, encrypted), args.get("msg_signature", ""))):
+            raise Forbidden("消息签名无效", code="wechat_signature_invalid")
+        # Only a request that passed every signature check may claim a nonce.
+        await self._claim_nonce(nonce, _fingerprint(args, body))
         key: bytes | None = None
-        if args.get("encrypt_type", "raw").lower() == "aes":
-            encrypted = fields.get("Encrypt")
-            if not isinstance(encrypted, str) or not signature_matches(
-                    (self._token, timestamp, nonce, encrypted), args.get("msg_signature", "")):
-                raise Forbidden("消息签名无效", code="wechat_signature_invalid")
+        if isinstance(encrypted, str):
             try:
                 xml, key = self._crypto.decrypt(encrypted)
             except DecryptError as exc:
@@ -108,6 +139,24 @@ class OfficialAccountCallback:
             with suppress(asyncio.CancelledError):
                 await task
 
+    def _check_fresh(self, timestamp: str) -> None:
+        if abs(self._clock.now().timestamp() - int(timestamp)) > self._window:
+            raise Forbidden("消息已过期", code="wechat_timestamp_stale")
+
+    async def _claim_nonce(self, nonce: str, fingerprint: bytes) -> None:
+        key = f"{self._prefix}:nonce:{nonce}"
+        try:
+            if await self._redis.set(key, fingerprint, nx=True, px=self._nonce_ttl_ms):
+                return
+            seen = await self._redis.get(key)
+        except RedisError as exc:
+            log.warning("Redis unavailable, Official Account nonces not checked: %r", exc)
+            return
+        if isinstance(seen, str):  # a client made with decode_responses=True
+            seen = seen.encode("latin-1")
+        if seen is not None and seen != fingerprint:
+            raise Forbidden("请求已被使用", code="wechat_nonce_reused")
+
     def _check_signature(self, args: Mapping[str, str]) -> tuple[str, str]:
         timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
         if not self._token:
@@ -122,7 +171,7 @@ class OfficialAccountCallback:
         """The reply to this message, computed by the first delivery only."""
         key = f"{self._prefix}:seen:{dedupe_key}"
         try:
-            first = await self._redis.set(key, _PENDING, nx=True, px=self._ttl_ms)
+            first = await self._redis.set(key, _PENDING, nx=True, px=self._pending_ttl_ms)
         except RedisError as exc:
             # Answering twice on a retry is better than "该公众号暂时无法提供服务" for everyone.
             log.warning("Redis unavailable, answering without deduplication: %r", exc)
@@ -134,7 +183,7 @@ class OfficialAccountCallback:
                 await self._redis.delete(key)  # let WeChat's retry try again
                 raise
             try:
-                await self._redis.set(key, _DONE + reply.encode("utf-8"), px=self._ttl_ms)
+                await self._redis.set(key, _DONE + reply.encode("utf-8"), px=self._reply_ttl_ms)
             except RedisError as exc:  # retries will answer "success"; this delivery still gets its reply
                 log.warning("could not keep the reply for %s: %r", dedupe_key, exc)
             return reply
@@ -182,6 +231,15 @@ class OfficialAccountCallback:
             await self._client.send_custom_message(message.source, *custom)
         except Exception:
             log.exception("could not send the late reply to %s", message.source)
+
+
+def _fingerprint(args: Mapping[str, str], body: bytes) -> bytes:
+    """What makes a delivery this delivery: its signed parameters and its body."""
+    digest = hashlib.sha256()
+    for name in ("timestamp", "nonce", "signature", "msg_signature", "encrypt_type"):
+        digest.update(args.get(name, "").encode("utf-8") + b"\n")
+    digest.update(body)
+    return digest.digest()
 
 
 def _parse_xml(data: bytes) -> dict[str, Any]:

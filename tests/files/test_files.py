@@ -19,6 +19,7 @@ from backend.files import FileStore, open_file_store
 from backend.files.checks import clean_filename
 from backend.files.embedded import EmbeddedFileStore
 from backend.files.gridfs_store import GridFSFileStore
+from backend.files.interfaces import IncomingFile
 from backend.store.interface import DocumentStore
 from backend.store.mongomock_shim import mongomock_store
 from backend.store.sqlite import SQLiteStore
@@ -58,6 +59,31 @@ async def test_put_get_roundtrip(files: FileStore, data: bytes, content_type: st
                    "content_type": content_type.split(";")[0].lower(), "filename": "现场照片.jpg"}
     assert await files.exists(ref["id"])
     assert await files.get(ref["id"]) == data
+
+
+def incoming(directory: Path, data: bytes) -> IncomingFile:
+    """A streamed upload as the base handler leaves it: written, hashed, its head kept."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"upload-{hashlib.sha256(data).hexdigest()[:8]}"
+    path.write_bytes(data)
+    return IncomingFile(path=path, size=len(data), sha256=hashlib.sha256(data).hexdigest(), head=data[:16])
+
+
+async def test_put_file_takes_the_temporary_file_over(files: FileStore, settings: Settings) -> None:
+    upload = incoming(settings.data_dir / "incoming", JPEG)
+    ref = await files.put_file(upload, content_type="image/jpeg", filename="现场.jpg")
+    assert ref == {"id": hashlib.sha256(JPEG).hexdigest(), "size": len(JPEG), "content_type": "image/jpeg",
+                   "filename": "现场.jpg"}
+    assert await files.get(ref["id"]) == JPEG and not upload.path.exists()
+    again = incoming(settings.data_dir / "incoming", JPEG)  # the same bytes: one copy, file removed
+    assert (await files.put_file(again, content_type="image/jpeg", filename="b.jpg"))["id"] == ref["id"]
+    assert not again.path.exists()
+    for data, content_type, error in [(PDF, "image/png", ValidationFailed), (PNG + b"\x00" * 5000, "image/png",
+                                                                             PayloadTooLarge)]:
+        refused = incoming(settings.data_dir / "incoming", data)
+        with pytest.raises(error):
+            await files.put_file(refused, content_type=content_type, filename="x")
+        assert not refused.path.exists()  # refused or not, the store took the file over
 
 
 async def test_same_bytes_are_stored_once(files: FileStore) -> None:

@@ -41,11 +41,14 @@ async def test_keyword_reply_configured_by_admin(harness: Harness) -> None:
     assert added.status == 201
     assert (await admin.put("/api/v1/wechat/replies/default", {"text": "您的留言已收到。"})).status == 200
     sim = WeChatSim(harness.ctx.settings)
-    for mode in ("safe", "compat", "plain"):
+    for mode in ("safe", "compat"):
         resp = await post_callback(harness, sim, sim.text("o_user", "我想查询公积金余额"), mode)
         assert resp.status == 200, resp.body
         reply = sim.read_reply(resp.body)
         assert reply["Content"] == "公积金查询请点击菜单“便民服务”。" and reply["ToUserName"] == "o_user"
+    # An AES key is set and compatibility mode is off: plaintext would be a downgrade.
+    plain = await post_callback(harness, sim, sim.text("o_user", "我想查询公积金余额"), "plain")
+    assert plain.status == 403 and plain.error_code == "wechat_plaintext_refused"
     other = sim.read_reply((await post_callback(harness, sim, sim.text("o_user", "天气怎么样"))).body)
     assert other["Content"] == "您的留言已收到。"
     assert (await admin.delete(f"/api/v1/wechat/keyword-replies/{added.body['id']}")).status == 204

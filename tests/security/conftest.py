@@ -1,17 +1,27 @@
-"""A real ``yzt serve`` process (embedded defaults) with a fake WeChat sandbox, for fuzzing."""
+"""A real ``yzt serve`` process (embedded defaults) with a fake WeChat sandbox, for fuzzing;
+and variants of the in-process harness with some settings changed."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from typing import Iterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, AsyncIterator, Iterator
 
 import pytest
 import requests
+import tornado.netutil
+
+from backend.app import http_server, make_app
+from backend.wechat.callback import OfficialAccountCallback
+from tests.conftest import ApiClient, Harness
 
 
 def free_port() -> int:
@@ -74,3 +84,71 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
                 process.wait(10)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+class Variants:
+    """The harness's app (same store, Redis and fake WeChat) served again on its own loopback
+    port with some settings changed, for behaviour that depends on configuration."""
+
+    def __init__(self, harness: Harness, stack: AsyncExitStack) -> None:
+        self.harness = harness
+        self._stack = stack
+
+    async def serve(self, **changes: Any) -> ApiClient:
+        ctx = self.harness.ctx
+        settings = ctx.settings.replace(**changes)
+        callback = OfficialAccountCallback(settings=settings, redis=ctx.redis, client=ctx.wechat,
+                                           responder=ctx.oa_behaviours)
+        self._stack.push_async_callback(callback.aclose)
+        variant = dataclasses.replace(ctx, settings=settings, oa_callback=callback)
+        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+        server = http_server(make_app(variant), settings)
+        server.add_sockets(sockets)
+        self._stack.callback(server.stop)
+        return ApiClient(f"http://127.0.0.1:{sockets[0].getsockname()[1]}", self.harness.client.session)
+
+
+@pytest.fixture
+async def variants(harness: Harness) -> AsyncIterator[Variants]:
+    async with AsyncExitStack() as stack:
+        yield Variants(harness, stack)
+
+
+@dataclass
+class BareServer:
+    """``yzt serve`` with embedded defaults and no demo data, its own process (so that its memory
+    can be measured), with the metrics on a separate listener."""
+
+    base: str
+    metrics_base: str
+    process: subprocess.Popen[bytes]
+    data_dir: Path
+
+    def rss_bytes(self) -> int:
+        """The serving process's resident memory now (Linux: VmRSS in /proc)."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise AssertionError("no VmRSS line")
+
+
+@pytest.fixture(scope="session")
+def bare_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BareServer]:
+    port, metrics_port = free_port(), free_port()
+    data_dir = tmp_path_factory.mktemp("bare") / "data"
+    env = {**os.environ, "YZT_DATA_DIR": str(data_dir), "YZT_LOG_LEVEL": "warning", "YZT_RUN_WORKERS": "false",
+           "YZT_METRICS_PORT": str(metrics_port)}
+    env.pop("YZT_REDIS_URL", None)
+    data_dir.mkdir(parents=True)
+    process = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve", "--port", str(port)], env=env,
+                               start_new_session=True, stderr=open(data_dir / "server.log", "w"))
+    server = BareServer(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}", process, data_dir)
+    try:
+        wait_for(server.base + "/healthz")
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()

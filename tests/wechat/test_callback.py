@@ -49,9 +49,12 @@ async def make_callback(settings: Settings, redis: aioredis.Redis,
                         client: WeChatClient) -> AsyncIterator[MakeCallback]:
     made: list[OfficialAccountCallback] = []
 
-    def make(responder: Responder, **options: object) -> OfficialAccountCallback:
+    def make(responder: Responder, *, plain_mode: bool = False, **options: object) -> OfficialAccountCallback:
+        """``plain_mode``: no AES key configured (明文模式), the only mode that takes plaintext
+        without ``YZT_OA_COMPAT_MODE``."""
         options.setdefault("deadline", 1.0)
-        callback = OfficialAccountCallback(settings=settings, redis=redis, client=client,
+        configured = settings.replace(oa_aes_key="", oa_previous_aes_key="") if plain_mode else settings
+        callback = OfficialAccountCallback(settings=configured, redis=redis, client=client,
                                            responder=responder, **options)  # type: ignore[arg-type]
         made.append(callback)
         return callback
@@ -75,7 +78,7 @@ def test_url_verification_echoes(make_callback: MakeCallback, sim: WeChatSim) ->
 async def test_text_message_round_trip(make_callback: MakeCallback, sim: WeChatSim, mode: str) -> None:
     echo = Echo()
     args, body = sim.request(sim.text("o_li_si", "办理居住证需要什么材料"), mode)
-    raw = await make_callback(echo).handle_post(args, body)
+    raw = await make_callback(echo, plain_mode=mode == "plain").handle_post(args, body)
     assert (b"<Encrypt>" in raw) is (mode != "plain")  # encrypted exactly when WeChat encrypted
     reply = sim.read_reply(raw)
     assert isinstance(reply, dict)
@@ -175,12 +178,12 @@ async def test_xml_entities_are_refused(make_callback: MakeCallback, sim: WeChat
            '<xml><ToUserName>gh</ToUserName><FromUserName>o_li_si</FromUserName><CreateTime>1</CreateTime>'
            '<MsgType>text</MsgType><Content>&xxe;</Content><MsgId>1</MsgId></xml>')
     with pytest.raises(ValidationFailed):
-        await make_callback(echo).handle_post(*sim.request(xxe, mode))
+        await make_callback(echo, plain_mode=mode == "plain").handle_post(*sim.request(xxe, mode))
     assert echo.runs == 0
 
 
 async def test_malformed_xml_is_refused(make_callback: MakeCallback, sim: WeChatSim) -> None:
-    callback = make_callback(Echo())
+    callback = make_callback(Echo(), plain_mode=True)
     for body in ("<xml><MsgType>text", "not xml", "<other><MsgType>text</MsgType></other>",
                  "<xml><ToUserName>gh</ToUserName><Content>no type</Content></xml>"):
         with pytest.raises(ValidationFailed):
@@ -329,4 +332,4 @@ async def test_plain_mode_body_must_be_utf8(make_callback: MakeCallback, sim: We
     for encoding in ("GBK", "ISO-8859-1"):  # expat refuses the first, we refuse the second
         body = f'<?xml version="1.0" encoding="{encoding}"?><xml><MsgType>text</MsgType><Content>é</Content></xml>'
         with pytest.raises(ValidationFailed):
-            await make_callback(Echo()).handle_post(sim.signed(), body.encode(encoding))
+            await make_callback(Echo(), plain_mode=True).handle_post(sim.signed(), body.encode(encoding))
