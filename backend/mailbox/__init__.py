@@ -3,7 +3,7 @@ rating and public disclosure — "外网受理、内网办理、外网反馈、�
 
 from backend.mailbox.events import LetterEvent
 from backend.mailbox.notifications import RULES
-from backend.mailbox.workflow import LETTER_WORKFLOW, LETTERS
+from backend.mailbox.workflow import CONTACT_PHONE, LETTER_WORKFLOW, LETTERS
 from backend.registry import Module, collection, index
 
 MODULE = Module(
@@ -17,4 +17,5 @@ MODULE = Module(
     workflows=(LETTER_WORKFLOW,),
     notifications=RULES,
     events=frozenset({LetterEvent.MERGED_REPLIED}),
+    sealed=(CONTACT_PHONE,),
 )

@@ -18,12 +18,14 @@ from backend.mailbox.errors import LetterNotFound
 from backend.mailbox.schemas import LETTER_TYPE_LABELS, RATING_LABELS, LetterType, Rating
 from backend.mailbox.workflow import (
     CITIZEN_VISIBLE_ACTIONS,
+    CONTACT_PHONE,
     HANDLING_CLOCK,
     LETTER_WORKFLOW,
     LETTERS,
     PUBLIC_STATES,
     LetterState,
 )
+from backend.personal_data import read_sealed
 from backend.privacy import mask_for_disclosure, mask_name
 from backend.similarity import most_similar
 from backend.store.interface import DocumentStore
@@ -103,8 +105,8 @@ async def letter_for_citizen(ctx: Context, doc: dict[str, Any]) -> dict[str, Any
     out = {
         "id": doc["_id"], "tracking_no": doc["tracking_no"], "type": doc["type"], "title": doc["title"],
         "content": doc["content"], "addressee": doc["addressee"], "attachments": doc["attachments"],
-        "public": doc["public"], "contact_phone": doc.get("contact_phone"), "writer_name": doc.get("writer_name"),
-        "state": state.value, "state_label": STATE_LABELS[state], "version": doc["version"], "round": doc["round"],
+        "public": doc["public"], "contact_phone": read_sealed(ctx.personal_data, CONTACT_PHONE, doc),
+        "writer_name": doc.get("writer_name"), "state": state.value, "state_label": STATE_LABELS[state], "version": doc["version"], "round": doc["round"],
         "created_at": to_api(doc["created_at"]), "due_at": to_api(handling_due),
         "reply": _reply_out(doc.get("reply")) if approved else None,
         "info_request": _times(doc.get("info_request"), "at") if doc["state"] == LetterState.AWAITING_INFO else None,
@@ -141,8 +143,8 @@ async def letter_for_staff(ctx: Context, doc: dict[str, Any], *, viewer: Princip
     out = {
         **letter_summary(doc, now),
         "content": doc["content"], "addressee": doc["addressee"], "attachments": doc["attachments"],
-        "public": doc["public"], "contact_phone": doc.get("contact_phone"), "writer_name": doc.get("writer_name"),
-        "citizen_id": doc["citizen_id"], "co_departments": assignment.get("co", []),
+        "public": doc["public"], "contact_phone": read_sealed(ctx.personal_data, CONTACT_PHONE, doc),
+        "writer_name": doc.get("writer_name"), "citizen_id": doc["citizen_id"], "co_departments": assignment.get("co", []),
         "co_opinions": [_times(item, "at") for item in assignment.get("opinions", [])],
         "dispatched_at": to_api(doc.get("dispatched_at")), "paused_at": to_api(deadline.get("paused_at")),
         "deadline": _times(deadline, "started_at", "due_at", "paused_at", "stopped_at") if deadline else None,

@@ -45,7 +45,8 @@ from backend.mailbox.schemas import (
     ReturnIn,
     SupplyInfoIn,
 )
-from backend.mailbox.workflow import LETTER_WORKFLOW, LETTERS, LetterState
+from backend.mailbox.workflow import CONTACT_PHONE, LETTER_WORKFLOW, LETTERS, LetterState
+from backend.personal_data import sealed_values
 from backend.tracking import next_tracking_number
 
 PUBLIC_INDEX = "public_letters"  # the search index of published (masked) text only
@@ -72,7 +73,9 @@ async def do_submit_letter(ctx: Context, data: LetterIn, *, acting_user: Princip
         "tracking_no": await next_tracking_number(ctx.store, "XJ", ctx.clock.now()),
         "citizen_id": acting_user.user_id, "type": data.type.value, "title": data.title, "content": data.content,
         "addressee": data.addressee.model_dump(mode="json"), "attachments": attachments, "public": data.public,
-        "contact_phone": data.contact_phone, "writer_name": data.writer_name, "round": 1, "followers": [],
+        **(sealed_values(ctx.personal_data, CONTACT_PHONE, data.contact_phone) if data.contact_phone
+           else {"contact_phone": None}),
+        "writer_name": data.writer_name, "round": 1, "followers": [],
         "assignment": None, "stats": {},
     }
     try:

@@ -38,9 +38,12 @@ from backend.config import Settings
 from backend.mailbox.errors import LetterNotPublic, NotCoDepartment, NotLeadDepartment, NotTheWriter
 from backend.mailbox.events import LetterEvent as E
 from backend.mailbox.schemas import LETTER_TYPE_LABELS, LetterType
+from backend.personal_data import SealedField
 from backend.store.interface import Document
 
 LETTERS = "letters"
+# The writer's contact number: sealed at rest, shown to the writer and the staff handling the letter.
+CONTACT_PHONE = SealedField(LETTERS, "contact_phone", kind="phone")
 
 
 class LetterState(StrEnum):

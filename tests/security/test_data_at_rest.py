@@ -18,7 +18,7 @@ from backend.rediskit.embedded import EmbeddedRedis
 from backend.store.factory import SQLITE_FILENAME
 from backend.wechat.fake_server import FakeWeChat
 from tests.conftest import ApiClient, Harness, demo_settings, make_settings, running_app
-from tests.mailbox.conftest import PNG
+from tests.mailbox.conftest import PNG, write_letter
 from tests.official_account.test_official_account_http import legacy_phone_blob
 
 PHONE, LEGACY_PHONE, OLD_PHONE = "13912345678", "13700001111", "13812345678"
@@ -61,6 +61,17 @@ async def test_phone_and_session_key_are_sealed_in_the_raw_store(harness: Harnes
     assert doc["phone_hash"] == harness.ctx.personal_data.lookup_hash("+86 137-0000-1111", kind="phone")
     session = await harness.ctx.store.collection("wechat_sessions").find_one({"_id": doc["_id"]})
     assert session["session_key"].startswith("pd1.")
+
+
+async def test_a_letters_contact_phone_is_sealed_and_shown_to_its_handlers(harness: Harness, center) -> None:
+    citizen = await harness.citizen("qian")
+    letter = await write_letter(citizen, contact_phone=PHONE, content="小区门口的路灯坏了一个多月，晚上出行很不方便，请尽快维修。")
+    assert letter["contact_phone"] == PHONE  # the writer sees their own number
+    rows = raw_rows(harness.ctx.settings.data_dir)
+    assert PHONE not in rows and PHONE.encode() not in raw_bytes(harness.ctx.settings.data_dir)
+    stored = await harness.ctx.store.collection("letters").find_one({"_id": letter["id"]})
+    assert stored["contact_phone"].startswith("pd1.")
+    assert (await center.get(f"/api/v1/letters/{letter['id']}")).body["contact_phone"] == PHONE
 
 
 async def test_plain_text_of_an_earlier_version_is_sealed_on_start(
