@@ -135,7 +135,6 @@ async def bootstrap(settings: Settings, *, redis_url: str | None = None,
         )
         stack.push_async_callback(ctx.cancel_tasks)
         await tokens.create_indexes()
-        await behaviours.create_indexes()
         await register_modules(ctx)
         await ctx.relay.create_indexes()
         ctx.spawn(revocations.follow(), name="revocations")

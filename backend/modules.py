@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from backend import attachments, identity, mailbox, supervision, todos
+from backend import attachments, identity, mailbox, notifications, official_account, supervision, todos
 from backend.cases import delegation
 from backend.cases.workflow import Workflow
 from backend.jobs import run_every
@@ -30,6 +30,8 @@ MODULES: tuple[Module, ...] = (
     KERNEL,
     identity.MODULE,
     attachments.MODULE,
+    notifications.MODULE,
+    official_account.MODULE,
     mailbox.MODULE,
     supervision.MODULE,
     todos.MODULE,

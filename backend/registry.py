@@ -74,6 +74,7 @@ class Module:
     notifications: "NotificationRules | None" = None
     events: frozenset[str] = frozenset()  # types emitted outside the workflows' declarations
     sealed: tuple["SealedField", ...] = ()  # fields holding sealed personal data: indexed, re-sealed at start
+    grants: Mapping[str, frozenset[str]] = field(default_factory=dict)  # role → the module's permissions it holds
     setup: Callable[["Context"], Awaitable[None]] | None = None  # anything indexes cannot say
     extra: Mapping[str, Any] = field(default_factory=dict)
 

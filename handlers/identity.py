@@ -6,7 +6,9 @@ from typing import Any
 
 from backend.auth.permissions import Permission
 from backend.http.endpoint import endpoint
+from backend.http.routes import CODE, ID, Route
 from backend.identity import queries, use_cases
+from backend.identity.permissions import IdentityPermission
 from backend.identity.schemas import (
     DepartmentIn,
     DepartmentOut,
@@ -60,7 +62,7 @@ class DepartmentsHandler(StaffHandler):
     async def get(self) -> dict[str, Any]:
         return await queries.list_departments(self.ctx.store, self.query.parent)
 
-    @endpoint(permission=Permission.STAFF_DEPARTMENT_MANAGE, summary="新建部门", body=DepartmentIn,
+    @endpoint(permission=IdentityPermission.STAFF_DEPARTMENT_MANAGE, summary="新建部门", body=DepartmentIn,
               response=DepartmentOut, status=201, idempotent=True, errors=(404, 409), tags=TAGS)
     async def post(self) -> dict[str, Any]:
         return await use_cases.do_create_department(self.ctx, self.body, acting_user=self.principal)
@@ -71,45 +73,57 @@ class DepartmentHandler(StaffHandler):
     async def get(self, code: str) -> dict[str, Any]:
         return queries.department_out(await queries.get_department(self.ctx.store, code))
 
-    @endpoint(permission=Permission.STAFF_DEPARTMENT_MANAGE, summary="修改部门", body=DepartmentPatch,
+    @endpoint(permission=IdentityPermission.STAFF_DEPARTMENT_MANAGE, summary="修改部门", body=DepartmentPatch,
               response=DepartmentOut, errors=(404, 409), tags=TAGS)
     async def patch(self, code: str) -> dict[str, Any]:
         return await use_cases.do_update_department(self.ctx, code, self.body, acting_user=self.principal,
                                                     expected_version=self.if_match_version())
 
-    @endpoint(permission=Permission.STAFF_DEPARTMENT_MANAGE, summary="删除部门", status=204,
+    @endpoint(permission=IdentityPermission.STAFF_DEPARTMENT_MANAGE, summary="删除部门", status=204,
               errors=(404, 409), tags=TAGS)
     async def delete(self, code: str) -> None:
         await use_cases.do_delete_department(self.ctx, code, acting_user=self.principal)
 
 
 class StaffUsersHandler(StaffHandler):
-    @endpoint(permission=Permission.STAFF_USER_MANAGE, summary="工作人员账号列表", query=StaffUserQuery, tags=TAGS)
+    @endpoint(permission=IdentityPermission.STAFF_USER_MANAGE, summary="工作人员账号列表", query=StaffUserQuery, tags=TAGS)
     async def get(self) -> dict[str, Any]:
         return await queries.list_staff_users(self.ctx.store, self.ctx.personal_data, self.principal,
                                               department=self.query.department, limit=self.query.limit,
                                               cursor=self.query.cursor)
 
-    @endpoint(permission=Permission.STAFF_USER_MANAGE, summary="新建工作人员账号", body=StaffUserIn,
+    @endpoint(permission=IdentityPermission.STAFF_USER_MANAGE, summary="新建工作人员账号", body=StaffUserIn,
               response=UserOut, status=201, idempotent=True, errors=(403, 404, 409), tags=TAGS)
     async def post(self) -> dict[str, Any]:
         return await use_cases.do_create_staff_user(self.ctx, self.body, acting_user=self.principal)
 
 
 class StaffUserHandler(StaffHandler):
-    @endpoint(permission=Permission.STAFF_USER_MANAGE, summary="工作人员账号详情", response=UserOut,
+    @endpoint(permission=IdentityPermission.STAFF_USER_MANAGE, summary="工作人员账号详情", response=UserOut,
               errors=(404,), tags=TAGS)
     async def get(self, user_id: str) -> dict[str, Any]:
         return await queries.get_staff_user(self.ctx.store, self.ctx.personal_data, self.principal, user_id)
 
-    @endpoint(permission=Permission.STAFF_USER_MANAGE, summary="修改工作人员账号", body=StaffUserPatch,
+    @endpoint(permission=IdentityPermission.STAFF_USER_MANAGE, summary="修改工作人员账号", body=StaffUserPatch,
               response=UserOut, errors=(403, 404, 409), tags=TAGS)
     async def patch(self, user_id: str) -> dict[str, Any]:
         return await use_cases.do_update_staff_user(self.ctx, user_id, self.body, acting_user=self.principal,
                                                     expected_version=self.if_match_version())
 
-    @endpoint(permission=Permission.STAFF_USER_MANAGE, summary="停用工作人员账号", status=204,
+    @endpoint(permission=IdentityPermission.STAFF_USER_MANAGE, summary="停用工作人员账号", status=204,
               errors=(403, 404, 409), tags=TAGS)
     async def delete(self, user_id: str) -> None:
         await use_cases.do_update_staff_user(self.ctx, user_id, StaffUserPatch(disabled=True),
                                              acting_user=self.principal, expected_version=self.if_match_version())
+
+
+ROUTES = [
+    Route(r"/api/v1/auth/login", LoginHandler),
+    Route(r"/api/v1/auth/refresh", RefreshHandler),
+    Route(r"/api/v1/auth/logout", LogoutHandler),
+    Route(r"/api/v1/me", MeHandler),
+    Route(r"/api/v1/departments", DepartmentsHandler),
+    Route(rf"/api/v1/departments/{CODE.format('code')}", DepartmentHandler),
+    Route(r"/api/v1/staff-users", StaffUsersHandler),
+    Route(rf"/api/v1/staff-users/{ID.format('user_id')}", StaffUserHandler),
+]

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.auth.permissions import Permission
 from backend.http.endpoint import endpoint
 from backend.http.routes import ID, Route
 from backend.mailbox import queries, statistics, use_cases
+from backend.mailbox.permissions import MailboxPermission
 from backend.mailbox.schemas import (
     DecisionIn,
     DisclosureIn,
@@ -30,13 +30,13 @@ from backend.mailbox.schemas import (
 from handlers.base import StaffHandler
 
 TAGS = ("mailbox",)
-CENTER = Permission.STAFF_LETTER_CENTER
-HANDLE = Permission.STAFF_LETTER_HANDLE
+CENTER = MailboxPermission.STAFF_LETTER_CENTER
+HANDLE = MailboxPermission.STAFF_LETTER_HANDLE
 ACTION_ERRORS = (403, 404, 409)
 
 
 class LettersHandler(StaffHandler):
-    @endpoint(permission=Permission.STAFF_LETTER_READ, summary="信件列表（信箱中心：全部；部门：本部门主办）",
+    @endpoint(permission=MailboxPermission.STAFF_LETTER_READ, summary="信件列表（信箱中心：全部；部门：本部门主办）",
               query=StaffLetterQuery, response=LetterListOut, tags=TAGS)
     async def get(self) -> dict[str, Any]:
         q = self.query
@@ -46,7 +46,7 @@ class LettersHandler(StaffHandler):
 
 
 class LetterHandler(StaffHandler):
-    @endpoint(permission=Permission.STAFF_LETTER_READ, summary="信件详情（含疑似重复件）", response=LetterOut,
+    @endpoint(permission=MailboxPermission.STAFF_LETTER_READ, summary="信件详情（含疑似重复件）", response=LetterOut,
               errors=(404,), tags=TAGS)
     async def get(self, letter_id: str) -> dict[str, Any]:
         doc = await queries.access_letter_for_staff(self.ctx.store, self.principal, letter_id)
@@ -171,7 +171,7 @@ class ExtensionHandler(StaffHandler):
 
 
 class StatisticsHandler(StaffHandler):
-    @endpoint(permission=Permission.STAFF_STATISTICS_READ, summary="信件统计：按部门及全市概况",
+    @endpoint(permission=MailboxPermission.STAFF_STATISTICS_READ, summary="信件统计：按部门及全市概况",
               query=StatisticsQuery, response=StatisticsOut, tags=TAGS)
     async def get(self) -> dict[str, Any]:
         return await statistics.statistics_for(self.ctx.store, self.principal, start=self.query.start,

@@ -6,7 +6,9 @@ from typing import Any
 
 from backend.auth.permissions import Permission
 from backend.http.endpoint import endpoint
+from backend.http.routes import ID, Route
 from backend.notifications import queries, use_cases
+from backend.notifications.permissions import NotificationPermission
 from backend.notifications.schemas import (
     NotificationListOut,
     NotificationOut,
@@ -19,6 +21,7 @@ from backend.notifications.schemas import (
     RedriveOut,
 )
 from handlers.base import StaffHandler
+from handlers.websocket import LiveSocketHandler
 from push import admin
 from push.rules import mandatory_events
 
@@ -63,15 +66,26 @@ class PreferencesHandler(StaffHandler):
 
 
 class PushStatisticsHandler(StaffHandler):
-    @endpoint(permission=Permission.STAFF_PUSH_MANAGE, summary="推送统计（各渠道排队、已发、失败、死信）",
+    @endpoint(permission=NotificationPermission.STAFF_PUSH_MANAGE, summary="推送统计（各渠道排队、已发、失败、死信）",
               response=PushStatisticsOut, tags=("push",))
     async def get(self) -> dict[str, Any]:
         return await admin.statistics(self.ctx)
 
 
 class DeadLettersRedriveHandler(StaffHandler):
-    @endpoint(permission=Permission.STAFF_PUSH_MANAGE, summary="重新投递死信", body=RedriveIn, response=RedriveOut,
+    @endpoint(permission=NotificationPermission.STAFF_PUSH_MANAGE, summary="重新投递死信", body=RedriveIn, response=RedriveOut,
               tags=("push",))
     async def post(self) -> dict[str, Any]:
         channel = self.body.channel.value if self.body.channel else None
         return await admin.redrive_dead_letters(self.ctx, channel=channel, limit=self.body.limit)
+
+
+ROUTES = [
+    Route(r"/api/v1/notifications", NotificationsHandler),
+    Route(r"/api/v1/notifications/read-all", NotificationsReadAllHandler),
+    Route(rf"/api/v1/notifications/{ID.format('notification_id')}/read", NotificationReadHandler),
+    Route(r"/api/v1/notification-preferences", PreferencesHandler),
+    Route(r"/api/v1/push/statistics", PushStatisticsHandler),
+    Route(r"/api/v1/push/dead-letters/redrive", DeadLettersRedriveHandler),
+    Route(r"/ws", LiveSocketHandler),  # type: ignore[arg-type]  # a WebSocketHandler, not a JsonHandler
+]

@@ -6,7 +6,9 @@ from typing import Any
 
 from backend.auth.permissions import Permission
 from backend.http.endpoint import endpoint
+from backend.http.routes import Route
 from backend.identity import queries, use_cases
+from backend.identity.permissions import IdentityPermission
 from backend.identity.schemas import CitizenLoginIn, PhoneBindIn, RefreshIn, TokenPairOut, UserOut
 from miniprogram_api.base import CitizenHandler
 
@@ -41,7 +43,16 @@ class MeHandler(CitizenHandler):
 
 
 class PhoneHandler(CitizenHandler):
-    @endpoint(permission=Permission.CITIZEN_PROFILE, summary="绑定微信手机号（code，或旧版 encryptedData+iv）",
+    @endpoint(permission=IdentityPermission.CITIZEN_PROFILE, summary="绑定微信手机号（code，或旧版 encryptedData+iv）",
               body=PhoneBindIn, response=UserOut, errors=(401, 429, 503), tags=TAGS)
     async def post(self) -> dict[str, Any]:
         return await use_cases.do_bind_phone(self.ctx, self.body, acting_user=self.principal)
+
+
+ROUTES = [
+    Route(r"/mp/v1/auth/login", LoginHandler),
+    Route(r"/mp/v1/auth/refresh", RefreshHandler),
+    Route(r"/mp/v1/auth/logout", LogoutHandler),
+    Route(r"/mp/v1/me", MeHandler),
+    Route(r"/mp/v1/me/phone", PhoneHandler),
+]

@@ -8,6 +8,7 @@ from backend.auth.permissions import Permission
 from backend.http.endpoint import endpoint
 from backend.http.routes import ID, Route
 from backend.mailbox import queries, use_cases
+from backend.mailbox.permissions import MailboxPermission
 from backend.mailbox.schemas import (
     LetterIn,
     LetterListOut,
@@ -25,13 +26,13 @@ TAGS = ("mailbox",)
 
 
 class LettersHandler(CitizenHandler):
-    @endpoint(permission=Permission.CITIZEN_LETTER_READ, summary="我的信件", query=MyLetterQuery,
+    @endpoint(permission=MailboxPermission.CITIZEN_LETTER_READ, summary="我的信件", query=MyLetterQuery,
               response=LetterListOut, tags=TAGS)
     async def get(self) -> dict[str, Any]:
         return await queries.list_my_letters(self.ctx, self.principal, limit=self.query.limit,
                                              cursor=self.query.cursor)
 
-    @endpoint(permission=Permission.CITIZEN_LETTER_WRITE, summary="写信（返回查询编号）", body=LetterIn,
+    @endpoint(permission=MailboxPermission.CITIZEN_LETTER_WRITE, summary="写信（返回查询编号）", body=LetterIn,
               response=LetterOut, status=201, idempotent=True, errors=(404,), tags=TAGS)
     async def post(self) -> dict[str, Any]:
         return await use_cases.do_submit_letter(self.ctx, self.body, acting_user=self.principal,
@@ -39,7 +40,7 @@ class LettersHandler(CitizenHandler):
 
 
 class LetterHandler(CitizenHandler):
-    @endpoint(permission=Permission.CITIZEN_LETTER_READ, summary="我的信件详情及办理进度", response=LetterOut,
+    @endpoint(permission=MailboxPermission.CITIZEN_LETTER_READ, summary="我的信件详情及办理进度", response=LetterOut,
               errors=(404,), tags=TAGS)
     async def get(self, letter_id: str) -> dict[str, Any]:
         doc = await queries.access_letter_for_citizen(self.ctx.store, self.principal, letter_id)
@@ -47,14 +48,14 @@ class LetterHandler(CitizenHandler):
 
 
 class SupplyInfoHandler(CitizenHandler):
-    @endpoint(permission=Permission.CITIZEN_LETTER_WRITE, summary="补充材料", body=SupplyInfoIn, response=LetterOut,
+    @endpoint(permission=MailboxPermission.CITIZEN_LETTER_WRITE, summary="补充材料", body=SupplyInfoIn, response=LetterOut,
               errors=(404, 409), tags=TAGS)
     async def post(self, letter_id: str) -> dict[str, Any]:
         return await use_cases.do_supply_info(self.ctx, letter_id, self.body, acting_user=self.principal)
 
 
 class RatingHandler(CitizenHandler):
-    @endpoint(permission=Permission.CITIZEN_LETTER_WRITE, summary="评价答复（五级）", body=RatingIn,
+    @endpoint(permission=MailboxPermission.CITIZEN_LETTER_WRITE, summary="评价答复（五级）", body=RatingIn,
               response=LetterOut, errors=(404, 409), tags=TAGS)
     async def post(self, letter_id: str) -> dict[str, Any]:
         return await use_cases.do_rate_letter(self.ctx, letter_id, self.body, acting_user=self.principal)

@@ -7,6 +7,7 @@ from typing import Any
 
 from backend.auth.permissions import Permission
 from backend.http.endpoint import endpoint
+from backend.http.routes import ID, Route
 from backend.notifications import queries, use_cases
 from backend.notifications.schemas import (
     NotificationListOut,
@@ -72,3 +73,12 @@ class SubscriptionsHandler(CitizenHandler):
     async def post(self) -> dict[str, Any]:
         return await use_cases.do_record_subscription_results(self.ctx, self.body, acting_user=self.principal,
                                                               templates=subscribe_template_titles())
+
+
+ROUTES = [
+    Route(r"/mp/v1/notifications", NotificationsHandler),
+    Route(r"/mp/v1/notifications/read-all", NotificationsReadAllHandler),
+    Route(rf"/mp/v1/notifications/{ID.format('notification_id')}/read", NotificationReadHandler),
+    Route(r"/mp/v1/notification-preferences", PreferencesHandler),
+    Route(r"/mp/v1/subscriptions", SubscriptionsHandler),
+]

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 from backend.config import Settings
 from backend.jobs import run_every
-from backend.notifications import use_cases as inbox
 from backend.streams import consumer_name, ensure_group
 from push import keys
 from push.channels import Sender
@@ -22,7 +21,6 @@ from push.config import PushConfig
 from push.delivery import ChannelWorker
 from push.expander import EventExpander
 from push.receipts import ReceiptApplier
-from push.recipients import FOLLOWERS
 
 if TYPE_CHECKING:
     from backend.bootstrap import AppContext
@@ -36,17 +34,10 @@ def senders(ctx: "AppContext", config: PushConfig) -> dict[str, Sender]:
     return {name: available[name] for name in config.channels}
 
 
-async def create_indexes(ctx: "AppContext") -> None:
-    await inbox.create_indexes(ctx.store)
-    # Template messages go to followers found by unionid (the behaviours do not index it).
-    await ctx.store.collection(FOLLOWERS).create_index([("unionid", 1)], sparse=True)
-
-
 async def start_push(ctx: "AppContext", config: PushConfig | None = None) -> None:
-    """Create indexes and consumer groups, then spawn (owned by ``ctx``): the events consumer,
+    """Create the consumer groups, then spawn (owned by ``ctx``): the events consumer,
     ``workers_per_channel`` workers per channel, and the receipts job. Returns at once."""
     config = config or PushConfig.from_settings(ctx.settings)
-    await create_indexes(ctx)
     for stream in (keys.EVENTS, *(keys.stream(name) for name in config.channels)):
         await ensure_group(ctx.redis, stream, keys.GROUP)
     ctx.spawn(EventExpander(ctx, config, consumer=consumer_name("events")).run(), name="push-events")

@@ -1,14 +1,16 @@
-"""Roles and permissions. Every route declares one ``Permission``; ``ROLE_PERMISSIONS`` says
-which roles hold it. The authorization-matrix test enumerates routes × roles from these tables.
+"""Roles and permissions. Every route declares one permission; the modules' ``grants`` say which
+roles hold it (``role_permissions``). The authorization-matrix test enumerates routes × roles
+from these tables.
 
-Permission names follow ``"<audience>:<resource>:<action>"`` and are kept alphabetised.
-``public`` routes need no token; ``authenticated`` ones need any valid token of the route's
-audience.
+Permission names follow ``"<audience>:<resource>:<action>"`` and each module keeps its own
+alphabetised. ``public`` routes need no token; ``authenticated`` ones need any valid token of the
+route's audience.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import cache
 
 
 class Role(StrEnum):
@@ -41,55 +43,38 @@ def city_wide(roles: tuple[str, ...] | list[str] | set[str] | frozenset[str]) ->
 
 
 class Permission(StrEnum):
-    AUTHENTICATED = "authenticated"
-    CITIZEN_LETTER_READ = "mp:letter:read"
-    CITIZEN_LETTER_WRITE = "mp:letter:write"
-    CITIZEN_PROFILE = "mp:profile:write"
-    PUBLIC = "public"
-    STAFF_DEPARTMENT_MANAGE = "staff:department:manage"
-    STAFF_LETTER_CENTER = "staff:letter:center"
-    STAFF_LETTER_HANDLE = "staff:letter:handle"
-    STAFF_LETTER_READ = "staff:letter:read"
-    STAFF_PUSH_MANAGE = "staff:push:manage"
-    STAFF_STATISTICS_READ = "staff:statistics:read"
-    STAFF_SUPERVISION_READ = "staff:supervision:read"
-    STAFF_USER_MANAGE = "staff:user:manage"
-    STAFF_WECHAT_MANAGE = "staff:wechat:manage"
+    """The two permissions every module shares. A module's own permissions are a ``StrEnum`` in
+    its package (``backend/<module>/permissions.py``), named ``"<audience>:<resource>:<action>"``,
+    and its ``Module`` declares which roles hold them (``grants``)."""
+
+    AUTHENTICATED = "authenticated"  # any valid token of the route's audience
+    PUBLIC = "public"  # no token at all
 
 
-_EVERY_STAFF = {Permission.AUTHENTICATED}
-_LETTER_STAFF = {Permission.STAFF_LETTER_READ, Permission.STAFF_LETTER_HANDLE, Permission.STAFF_SUPERVISION_READ}
+@cache
+def role_permissions() -> dict[str, frozenset[str]]:
+    """Every role's permissions: ``authenticated`` for all, plus what each module grants."""
+    from backend.modules import MODULES  # noqa: PLC0415 - the module list imports every module, each imports this
 
-ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.CITIZEN: frozenset({Permission.AUTHENTICATED, Permission.CITIZEN_LETTER_READ,
-                             Permission.CITIZEN_LETTER_WRITE, Permission.CITIZEN_PROFILE}),
-    Role.STAFF: frozenset(_EVERY_STAFF | _LETTER_STAFF),
-    Role.OFFICER: frozenset(_EVERY_STAFF),
-    Role.CPPCC_MEMBER: frozenset(_EVERY_STAFF),
-    Role.PROPOSAL_COMMITTEE: frozenset(_EVERY_STAFF),
-    Role.DEPARTMENT_ADMIN: frozenset(_EVERY_STAFF | _LETTER_STAFF | {
-        Permission.STAFF_USER_MANAGE, Permission.STAFF_STATISTICS_READ}),
-    Role.MAILBOX_CENTER: frozenset(_EVERY_STAFF | _LETTER_STAFF | {
-        Permission.STAFF_LETTER_CENTER, Permission.STAFF_STATISTICS_READ}),
-    Role.ADMIN: frozenset(_EVERY_STAFF | {
-        Permission.STAFF_DEPARTMENT_MANAGE, Permission.STAFF_USER_MANAGE,
-        Permission.STAFF_PUSH_MANAGE, Permission.STAFF_STATISTICS_READ, Permission.STAFF_WECHAT_MANAGE,
-        Permission.STAFF_SUPERVISION_READ}),
-}
+    held: dict[str, set[str]] = {role.value: {Permission.AUTHENTICATED.value} for role in Role}
+    for module in MODULES:
+        for role, permissions in module.grants.items():
+            held[str(role)] |= {str(p) for p in permissions}
+    return {role: frozenset(permissions) for role, permissions in held.items()}
 
 
-def roles_holding(permission: Permission) -> frozenset[Role]:
-    return frozenset(role for role, held in ROLE_PERMISSIONS.items() if permission in held)
+def roles_holding(permission: str) -> frozenset[str]:
+    return frozenset(role for role, held in role_permissions().items() if permission in held)
 
 
-def permissions_of(roles: tuple[str, ...] | list[str]) -> frozenset[Permission]:
+def permissions_of(roles: tuple[str, ...] | list[str]) -> frozenset[str]:
     """Everything the roles hold together; unknown role names hold nothing."""
-    held: set[Permission] = set()
+    table = role_permissions()
+    held: set[str] = set()
     for role in roles:
-        if role in Role._value2member_map_:
-            held |= ROLE_PERMISSIONS[Role(role)]
+        held |= table.get(role, frozenset())
     return frozenset(held)
 
 
-def holds(roles: tuple[str, ...] | list[str], permission: Permission) -> bool:
-    return permission is Permission.PUBLIC or permission in permissions_of(roles)
+def holds(roles: tuple[str, ...] | list[str], permission: str) -> bool:
+    return permission == Permission.PUBLIC or permission in permissions_of(roles)

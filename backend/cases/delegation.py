@@ -16,11 +16,6 @@ from backend.store.interface import DocumentStore
 DELEGATIONS = "delegations"
 
 
-async def create_indexes(store: DocumentStore) -> None:
-    await store.collection(DELEGATIONS).create_index([("deputy", 1), ("ends_at", 1)])
-    await store.collection(DELEGATIONS).create_index([("delegator", 1), ("ends_at", 1)])
-
-
 async def delegators_of(store: DocumentStore, deputy: str, now: datetime) -> list[str]:
     """Everyone ``deputy`` may act for at ``now``."""
     moment = to_storage(now)

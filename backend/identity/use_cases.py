@@ -60,16 +60,6 @@ class DepartmentInUse(Conflict):
     message = "部门下仍有下级部门或人员，不能删除"
 
 
-async def create_indexes(ctx: Context) -> None:
-    users = ctx.store.collection(USERS)
-    await users.create_index([("username", 1)], unique=True, sparse=True)
-    await users.create_index([("openid", 1)], unique=True, sparse=True)
-    await users.create_index([("unionid", 1)], sparse=True)
-    await users.create_index([("department", 1)])
-    await ctx.store.collection(DEPARTMENTS).create_index([("parent", 1)])
-    await ctx.store.collection(DEPARTMENTS).create_index([("path", 1)])
-
-
 # --- sessions -------------------------------------------------------------------------------
 
 async def do_login_staff(ctx: Context, username: str, password: str, *, throttle: LoginThrottle, peer: str | None,

@@ -19,16 +19,6 @@ from backend.notifications.queries import NOTIFICATIONS, PREFERENCES, QUOTAS, qu
 from backend.notifications.schemas import OPTIONAL_CHANNELS, PreferencesIn, SubscribeResult, SubscriptionResultsIn
 from backend.store.interface import Document, DocumentStore
 
-
-async def create_indexes(store: DocumentStore) -> None:
-    """One index on the inbox, deliberately: push rewrites every entry's channel states, and on
-    SQLite each expression index is recomputed on every rewrite. A user's entries are few enough
-    that the unread filter and receipt matching scan them through this one; WeChat msgids are
-    matched through Redis (``push/receipts.py``)."""
-    await store.collection(NOTIFICATIONS).create_index([("user_id", 1), ("created_at", -1)])
-    await store.collection(QUOTAS).create_index([("user_id", 1), ("template_id", 1)])
-
-
 # --- people, through the API -------------------------------------------------------------------
 
 async def do_mark_read(ctx: Context, nid: str, *, acting_user: Principal) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 """Electronic supervision (电子监察): the one warning job over every registered workflow, and the
 overview per department and module."""
 
+from backend.auth.permissions import Role
 from backend.context import Context
 from backend.registry import Job, Module
+from backend.supervision.permissions import SupervisionPermission
 
 
 async def _warn(ctx: Context) -> int:
@@ -12,4 +14,7 @@ async def _warn(ctx: Context) -> int:
     return await warn_due_cases(ctx, all_workflows())
 
 
-MODULE = Module(name="supervision", label="电子监察", jobs=(Job("supervision-warnings", 60, _warn),))
+_READERS = (Role.STAFF, Role.DEPARTMENT_ADMIN, Role.MAILBOX_CENTER, Role.ADMIN)
+
+MODULE = Module(name="supervision", label="电子监察", jobs=(Job("supervision-warnings", 60, _warn),),
+                grants={role: frozenset({SupervisionPermission.STAFF_SUPERVISION_READ}) for role in _READERS})

@@ -73,11 +73,6 @@ class DefaultBehaviours:
         self._snapshot = (time.monotonic() + self._config_ttl, config)
         return config
 
-    async def create_indexes(self) -> None:
-        await self._locations.create_index([("openid", 1)])
-        await self._receipts.create_index([("openid", 1), ("event_time", -1)])
-        await self._config.create_index([("kind", 1), ("key", 1)])
-
     async def __call__(self, message: BaseMessage) -> BaseReply | None:
         if message.type == "text":
             return _text(message, await self._keyword_reply(message.content or ""))

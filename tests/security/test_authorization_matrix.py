@@ -1,7 +1,7 @@
 """Every route × every persona, checked against the route's declared permission.
 
 The declaration (``@endpoint(permission=...)``) is the single source: this test derives the
-expected outcome from it and ``ROLE_PERMISSIONS``, so a route without one fails, and a handler
+expected outcome from it and the modules' grants, so a route without one fails, and a handler
 that forgets to enforce its own fails too. Bodies are empty objects, so an allowed caller gets
 past authorisation and stops at validation (400) or at the resource (404), never at 401/403.
 """

@@ -51,7 +51,6 @@ class OA:
 async def oa(settings: Settings, redis: aioredis.Redis, client: WeChatClient, sim: WeChatSim,
              store: DocumentStore) -> AsyncIterator[OA]:
     behaviours = DefaultBehaviours(store=store)
-    await behaviours.create_indexes()
     callback = OfficialAccountCallback(settings=settings, redis=redis, client=client, responder=behaviours)
     yield OA(callback, behaviours, sim, store)
     await callback.aclose()
