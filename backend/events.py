@@ -95,26 +95,28 @@ class Subject:
 
 @dataclass(frozen=True, slots=True)
 class Todo:
-    """Who must act next on a case, as of its ``version``: ``items`` pairs a recipient key with
-    what that one must do (待分办, 补充材料 …); no items means nothing waits on anyone."""
+    """Who must act next on a case, as of its ``version``: each item is a recipient key, what that
+    one must do (待分办, 补充材料 …) and its kind (approve, read …); no items means nothing waits."""
 
     module: str
     version: int
     state: str
     title: str
     due_at: str | None
-    items: tuple[tuple[str, str], ...]
+    items: tuple[tuple[str, str, str], ...]
 
     def to_json(self) -> dict[str, Any]:
         return {"module": self.module, "version": self.version, "state": self.state, "title": self.title,
-                "due_at": self.due_at, "items": [{"actor": actor, "label": label} for actor, label in self.items]}
+                "due_at": self.due_at, "items": [{"actor": actor, "label": label, "kind": kind}
+                                                for actor, label, kind in self.items]}
 
     @classmethod
     def from_json(cls, raw: Any) -> "Todo | None":
         if not isinstance(raw, Mapping):
             return None
         try:
-            items = tuple((str(item["actor"]), str(item["label"])) for item in raw["items"])
+            items = tuple((str(item["actor"]), str(item["label"]), str(item.get("kind", "handle")))
+                          for item in raw["items"])
             return cls(module=str(raw["module"]), version=int(raw["version"]), state=str(raw["state"]),
                        title=str(raw["title"]), due_at=raw.get("due_at"), items=items)
         except (KeyError, TypeError, ValueError):

@@ -160,15 +160,15 @@ def todo_of(workflow: Workflow, doc: Document) -> Todo:
     deadline = doc.get("deadline") or {}
     return Todo(module=workflow.module, version=doc["version"], state=doc["state"], title=workflow.title(doc),
                 due_at=deadline.get("due_at") if deadline.get("running") else None,
-                items=tuple((item["actor"], item["label"]) for item in doc.get("todo", [])))
+                items=tuple((item["actor"], item["label"], item.get("kind", "handle")) for item in doc.get("todo", [])))
 
 
 def _todo_items(holdings: tuple[Holding, ...], doc: Document) -> list[dict[str, str]]:
-    items: dict[str, str] = {}
+    items: dict[str, Holding] = {}
     for holding in holdings:
         for recipient in holding.party(doc):
-            items.setdefault(recipient.key, holding.label)
-    return [{"actor": actor, "label": label} for actor, label in items.items()]
+            items.setdefault(recipient.key, holding)
+    return [{"actor": actor, "label": held.label, "kind": held.kind} for actor, held in items.items()]
 
 
 def _deadline_after(ctx: Context, workflow: Workflow, doc: Document, effect: DeadlineEffect,

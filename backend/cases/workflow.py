@@ -80,14 +80,16 @@ def member_of(party: Party, error: type[ServiceError] = Forbidden) -> Guard:
 
 @dataclass(frozen=True)
 class Holding:
-    """Who holds the case in a state, and what their to-do says."""
+    """Who holds the case in a state, and what their to-do says: ``label`` for people, ``kind``
+    (approve, sign_for, read, report, handle …) for the app's badge counts."""
 
     party: Party
     label: str
+    kind: str = "handle"
 
 
-def hold(party: Party, label: str) -> Holding:
-    return Holding(party, label)
+def hold(party: Party, label: str, kind: str = "handle") -> Holding:
+    return Holding(party, label, kind)
 
 
 @dataclass(frozen=True)

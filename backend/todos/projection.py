@@ -55,9 +55,9 @@ async def project(ctx: Context, event: DomainEvent) -> bool:
         return False
     rows = ctx.store.collection(TODOS)
     now = ctx.clock.stored()
-    for actor, label in todo.items:
+    for actor, label, kind in todo.items:
         row = {"actor": actor, "case": key, "subject": event.subject.to_json(), "module": todo.module,
-               "label": label, "title": todo.title, "state": todo.state, "due_at": todo.due_at,
+               "label": label, "kind": kind, "title": todo.title, "state": todo.state, "due_at": todo.due_at,
                "sort_due": todo.due_at or NO_DUE, "case_version": todo.version, "updated_at": now}
         try:
             await rows.update_one({"_id": f"{key}|{actor}", "case_version": {"$lt": todo.version}}, {"$set": row},

@@ -32,7 +32,8 @@ async def actor_keys(ctx: Context, actor: Principal) -> dict[str, str | None]:
 def todo_out(row: dict[str, Any], on_behalf_of: str | None, now_stored: str, labels: Mapping[str, str]) -> dict[str, Any]:
     due = row.get("due_at")
     return {"id": row["_id"], "module": row["module"], "module_label": labels.get(row["module"], row["module"]),
-            "subject": row["subject"], "title": row["title"], "label": row["label"], "state": row["state"],
+            "subject": row["subject"], "title": row["title"], "label": row["label"], "kind": row.get("kind"),
+            "state": row["state"],
             "due_at": to_api(due), "overdue": bool(due and due < now_stored), "on_behalf_of": on_behalf_of,
             "updated_at": to_api(row.get("updated_at"))}
 
@@ -49,8 +50,12 @@ async def list_todos(ctx: Context, actor: Principal, *, labels: Mapping[str, str
     out: dict[str, Any] = {"items": [todo_out(row, keys.get(row["actor"]), now, labels) for row in rows],
                            "next_cursor": next_cursor}
     if cursor is None:
-        groups = await ctx.store.collection(TODOS).group_count({"actor": {"$in": list(keys)}}, by=["module"])
-        counts = {group["key"]["module"]: group["count"] for group in groups}
-        out["counts"] = counts
-        out["total"] = sum(counts.values())
+        groups = await ctx.store.collection(TODOS).group_count({"actor": {"$in": list(keys)}}, by=["module", "kind"])
+        counts: dict[str, int] = {}
+        kinds: dict[str, int] = {}
+        for group in groups:
+            counts[group["key"]["module"]] = counts.get(group["key"]["module"], 0) + group["count"]
+            kind = group["key"]["kind"] or "handle"
+            kinds[kind] = kinds.get(kind, 0) + group["count"]
+        out.update(counts=counts, kinds=kinds, total=sum(counts.values()))
     return out

@@ -20,6 +20,7 @@ class TodoOut(ResponseModel):
     subject: dict[str, str]
     title: str
     label: str
+    kind: str | None = None
     state: str
     due_at: str | None
     overdue: bool
@@ -29,5 +30,6 @@ class TodoOut(ResponseModel):
 class TodoListOut(ResponseModel):
     items: list[TodoOut]
     next_cursor: str | None
-    counts: dict[str, int] | None = None
+    counts: dict[str, int] | None = None  # per module, on the first page
+    kinds: dict[str, int] | None = None  # per kind (approve, sign_for, read, report, handle …), for the badge
     total: int | None = None

@@ -57,10 +57,11 @@ async def test_create_writes_the_whole_case_in_one_insert(kernel: Kernel) -> Non
     stored = await kernel.stored("p1")
     assert stored["state"] == "draft" and stored["version"] == 1
     assert [h["action"] for h in stored["history"]] == ["create"]
-    assert stored["todo"] == [{"actor": "user:u-drafter", "label": "修改并提交"}]
+    assert stored["todo"] == [{"actor": "user:u-drafter", "label": "修改并提交", "kind": "handle"}]
     (event,) = await kernel.events("p1")
     assert event["type"] == "probe.created" and event["recipients"] == [{"kind": "user", "id": "u-drafter"}]
-    assert event["todo"]["version"] == 1 and event["todo"]["items"] == [{"actor": "user:u-drafter", "label": "修改并提交"}]
+    assert event["todo"]["version"] == 1
+    assert event["todo"]["items"] == [{"actor": "user:u-drafter", "label": "修改并提交", "kind": "handle"}]
     assert kernel.relay.wakes == 1 and doc["_id"] == "p1"
 
 

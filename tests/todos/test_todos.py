@@ -28,6 +28,7 @@ async def test_a_letter_moves_through_everyones_list(harness: Harness, center) -
     letter = (await write_letter(citizen))["id"]
     first = await todos(harness, center)
     assert labels(first) == [(letter, "分办信件")] and first["counts"] == {"mailbox": 1} and first["total"] == 1
+    assert first["kinds"] == {"dispatch": 1} and first["items"][0]["kind"] == "dispatch"
     assert first["items"][0]["module_label"] == "政府信箱" and first["items"][0]["due_at"]
 
     await dispatch(center, letter, "qd-housing", co_departments=["qd-env"])
