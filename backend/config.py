@@ -114,6 +114,7 @@ class Settings:
     duplicate_window_days: int = 30
     letter_dispatch_days: int = 1
     mailbox_center_department: str = ""
+    calendar_reload_seconds: int = 5
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)
@@ -162,6 +163,7 @@ _VARIABLES: list[tuple[str, str, Callable[[str], Any]]] = [
     ("YZT_LETTER_DISPATCH_DAYS", "letter_dispatch_days", _int("YZT_LETTER_DISPATCH_DAYS", 0, 30)),
     ("YZT_MAILBOX_CENTER_DEPARTMENT", "mailbox_center_department", _str("YZT_MAILBOX_CENTER_DEPARTMENT")),
     ("YZT_RUN_WORKERS", "run_workers", _choice("YZT_RUN_WORKERS", "true", "false", "1", "0")),
+    ("YZT_CALENDAR_RELOAD_SECONDS", "calendar_reload_seconds", _int("YZT_CALENDAR_RELOAD_SECONDS", 1, 3600)),
 ]
 
 

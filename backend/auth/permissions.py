@@ -31,6 +31,7 @@ class Permission(StrEnum):
     CITIZEN_LETTER_WRITE = "mp:letter:write"
     CITIZEN_PROFILE = "mp:profile:write"
     PUBLIC = "public"
+    STAFF_CALENDAR_MANAGE = "staff:calendar:manage"
     STAFF_DEPARTMENT_MANAGE = "staff:department:manage"
     STAFF_LETTER_CENTER = "staff:letter:center"
     STAFF_LETTER_HANDLE = "staff:letter:handle"
@@ -57,6 +58,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.MAILBOX_CENTER: frozenset(_EVERY_STAFF | _LETTER_STAFF | {
         Permission.STAFF_LETTER_CENTER, Permission.STAFF_STATISTICS_READ}),
     Role.ADMIN: frozenset(_EVERY_STAFF | {
+        Permission.STAFF_CALENDAR_MANAGE,
         Permission.STAFF_DEPARTMENT_MANAGE, Permission.STAFF_USER_MANAGE,
         Permission.STAFF_PUSH_MANAGE, Permission.STAFF_STATISTICS_READ, Permission.STAFF_WECHAT_MANAGE,
         Permission.STAFF_SUPERVISION_READ}),

@@ -54,7 +54,7 @@ def test_every_method_is_declared() -> None:
 def fill(route: Any, letter_id: str) -> str:
     path = route.openapi_path
     for name in route.path_params:
-        value = {"letter_id": letter_id, "code": "qd-housing", "kind": "welcome"}.get(name, UNKNOWN_ID)
+        value = {"letter_id": letter_id, "code": "qd-housing", "kind": "welcome", "year": "2027"}.get(name, UNKNOWN_ID)
         path = path.replace("{" + name + "}", value)
     return path
 
