@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Coroutine
 
@@ -30,6 +30,7 @@ from backend.identity.directory import DepartmentNames
 from backend.outbox import OutboxRelay
 from backend.personal_data import PersonalData
 from backend.rediskit.embedded import EmbeddedRedis
+from backend.rediskit.supervisor import RedisSupervisor
 from backend.search.factory import open_search
 from backend.search.segment import warm_up as warm_up_search
 from backend.store.factory import open_store
@@ -77,12 +78,17 @@ class AppContext(Context):
 
 
 async def start_embedded_redis(settings: Settings, stack: AsyncExitStack) -> str:
-    """The Redis URL to use: the configured one, or an embedded server owned by ``stack``."""
+    """The Redis URL to use: the configured one, or the data directory's embedded server, owned
+    by ``stack``: the running one if another process (``yzt serve``) has it, else our own, which
+    is then stopped with the stack. Either way it is supervised while the stack is open: if it
+    exits it is started again (``backend/rediskit/supervisor.py``)."""
     if settings.redis_url:
         return settings.redis_url
     server = EmbeddedRedis(settings.data_dir)
-    await server.start()
-    stack.push_async_callback(server.stop)
+    stack.push_async_callback(server.close)  # stops it only if this process started it
+    await server.open()
+    watcher = asyncio.get_running_loop().create_task(RedisSupervisor(server).watch(), name="redis-supervisor")
+    stack.push_async_callback(_cancel, watcher)
     return server.url
 
 
@@ -94,6 +100,12 @@ def login_throttle(settings: Settings, redis: aioredis.Redis, personal_data: Per
     return LoginThrottle(redis=redis, pair=schedule(settings.login_free_attempts),
                          client=schedule(settings.login_client_free_attempts),
                          digest=lambda text: personal_data.lookup_hash(text, kind="login"), clock=clock)
+
+
+async def _cancel(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
 
 
 @asynccontextmanager

@@ -163,6 +163,7 @@ class Settings:
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
     hsts_seconds: int = 0
+    calendar_reload_seconds: int = 5
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)
@@ -228,6 +229,7 @@ _VARIABLES: list[tuple[str, str, Callable[[str], Any]]] = [
     ("YZT_METRICS_PORT", "metrics_port", _int("YZT_METRICS_PORT", 0, 65535)),
     ("YZT_HSTS_SECONDS", "hsts_seconds", _int("YZT_HSTS_SECONDS", 0, 2 * 365 * 86400)),
     ("YZT_RUN_WORKERS", "run_workers", _choice("YZT_RUN_WORKERS", "true", "false", "1", "0")),
+    ("YZT_CALENDAR_RELOAD_SECONDS", "calendar_reload_seconds", _int("YZT_CALENDAR_RELOAD_SECONDS", 1, 3600)),
 ]
 
 

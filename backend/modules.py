@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from backend import attachments, identity, mailbox, notifications, official_account, supervision, todos
+from backend import attachments, calendar, identity, mailbox, notifications, official_account, supervision, todos
 from backend.cases import delegation
 from backend.cases.workflow import Workflow
 from backend.jobs import run_every
@@ -35,6 +35,7 @@ MODULES: tuple[Module, ...] = (
     mailbox.MODULE,
     supervision.MODULE,
     todos.MODULE,
+    calendar.MODULE,
 )
 
 # Every workflow collection gets these, for the warning job and the supervision overview.

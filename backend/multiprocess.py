@@ -1,7 +1,10 @@
 """``yzt serve --processes N``: N children share one listening socket (and one Redis).
 
-The parent binds the socket and starts the embedded Redis (when no URL is set), forks the
-children, and on SIGTERM/SIGINT stops them, then Redis. Children die with the parent
+The parent binds the socket and opens the embedded Redis (when no URL is set: the data
+directory's running server, or its own), forks the children, and supervises both in one wait:
+a child that exits is replaced, a redis-server that exits is started again by the same
+``RedisSupervisor`` that single-process ``yzt serve`` uses. On SIGTERM/SIGINT it stops the
+children, then its Redis (only if it started it). Children die with the parent
 (PR_SET_PDEATHSIG), so a kill -9 of the parent leaves no orphan serving stale code.
 """
 
@@ -16,8 +19,9 @@ import time
 
 import tornado.netutil
 
-from backend.bootstrap import EmbeddedRedis
 from backend.config import Settings
+from backend.rediskit.embedded import EmbeddedRedis, wait_for_exits
+from backend.rediskit.supervisor import RedisSupervisor
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +36,9 @@ def run_processes(settings: Settings) -> None:
     redis_url = settings.redis_url
     if not redis_url:
         embedded = EmbeddedRedis(settings.data_dir)
-        asyncio.run(embedded.start())
+        asyncio.run(embedded.open())
         redis_url = embedded.url
+    supervisor = RedisSupervisor(embedded) if embedded is not None else None
     children: dict[int, tuple[int, float]] = {}  # pid → (index, started at)
     quick_failures: dict[int, int] = {}
     stopping = False
@@ -59,29 +64,26 @@ def run_processes(settings: Settings) -> None:
         spawn(index)
     log.info("yzt serving with %s processes on http://%s:%s", count, settings.host, settings.port)
     while children:
-        try:
-            pid, status = os.wait()
-        except ChildProcessError:
-            break
-        except InterruptedError:
-            continue
-        if embedded is not None and embedded.process is not None and pid == embedded.process.pid:
-            if not stopping:  # os.wait reaps Redis too; the children reconnect to the same socket
-                log.error("embedded redis-server exited (status %s); starting it again", status)
-                embedded.process = None
-                asyncio.run(embedded.start())
-            continue
-        entry = children.pop(pid, None)
-        if entry is not None and not stopping:
-            index, started = entry
-            # A child that keeps failing at start is retried ever more slowly, up to 30 s apart.
-            quick_failures[index] = quick_failures.get(index, 0) + 1 if time.monotonic() - started < 5 else 0
-            delay = min(30.0, 0.5 * 2 ** quick_failures[index])
-            log.warning("process %s exited (status %s); starting a new one in %.1f s", pid, status, delay)
-            time.sleep(delay)
-            spawn(index)
+        redis_pid = embedded.pid if embedded is not None and not stopping else None
+        for pid in wait_for_exits([*children, *([redis_pid] if redis_pid else [])]):
+            if pid == redis_pid:
+                assert embedded is not None and supervisor is not None
+                status = embedded.reap()
+                if not stopping:  # the children reconnect to the same socket
+                    asyncio.run(supervisor.restart(status, pid))
+                continue
+            _, status = os.waitpid(pid, 0)
+            entry = children.pop(pid, None)
+            if entry is not None and not stopping:
+                index, started = entry
+                # A child that keeps failing at start is retried ever more slowly, up to 30 s apart.
+                quick_failures[index] = quick_failures.get(index, 0) + 1 if time.monotonic() - started < 5 else 0
+                delay = min(30.0, 0.5 * 2 ** quick_failures[index])
+                log.warning("process %s exited (status %s); starting a new one in %.1f s", pid, status, delay)
+                time.sleep(delay)
+                spawn(index)
     if embedded is not None:
-        asyncio.run(embedded.stop())
+        asyncio.run(embedded.close())
 
 
 def _child(settings: Settings, sockets: list, metrics_sockets: list, redis_url: str) -> None:  # pragma: no cover - runs in a fork

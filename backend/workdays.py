@@ -2,9 +2,13 @@
 
 Days are judged in Beijing time (a letter received at 01:00 Beijing on Saturday was received on
 Saturday, even though it is still Friday in UTC). Official holidays and adjusted workdays (调休)
-come from `chinese_calendar`; for years it has no table for, the fallback is plain Monday–Friday,
-reported by `calendar_covers` and logged once per year, because a deadline computed that way
-ignores that year's holidays.
+of a year come from the city's loaded holiday table for that year when there is one
+(`set_holiday_tables`, fed by `backend/calendar/` from the data directory), else from
+`chinese_calendar`. A loaded table replaces `chinese_calendar` for its year: a date it lists as a
+holiday is off, one it lists as an adjusted workday is worked, every other date follows
+Monday–Friday. For a year with neither, the fallback is plain Monday–Friday, reported by
+`calendar_covers` and logged once per year, because a deadline computed that way ignores that
+year's holidays.
 
 All functions take timezone-aware datetimes (naive ones raise ValueError) and return UTC.
 """
@@ -13,8 +17,9 @@ from __future__ import annotations
 
 import functools
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import Callable, Iterable, Literal
 
 import chinese_calendar
 
@@ -24,13 +29,60 @@ log = logging.getLogger(__name__)
 
 WarningLevel = Literal["normal", "yellow", "red"]
 
+CalendarSource = Literal["table", "chinese_calendar"]
+
 _ONE_DAY = timedelta(days=1)
 _fallback_warned: set[int] = set()
 
 
-@functools.cache
+@dataclass(frozen=True)
+class HolidayTable:
+    """One year's official days off and adjusted working days (调休), as the city loaded them."""
+
+    year: int
+    holidays: frozenset[date]
+    workdays: frozenset[date]
+
+
+_tables: dict[int, HolidayTable] = {}
+_listeners: list[Callable[[], None]] = []
+
+
+def set_holiday_tables(tables: Iterable[HolidayTable]) -> None:
+    """Replace the loaded tables of this process (every year not given has none afterwards)."""
+    new = {table.year: table for table in tables}
+    if new == _tables:
+        return
+    _tables.clear()
+    _tables.update(new)
+    for listener in _listeners:
+        listener()
+
+
+def on_tables_changed(listener: Callable[[], None]) -> None:
+    """Call ``listener`` whenever the loaded tables change (to forget results cached by date)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def holiday_table(year: int) -> HolidayTable | None:
+    return _tables.get(year)
+
+
+def calendar_source(year: int) -> CalendarSource | None:
+    """Where `year`'s holidays come from: a loaded table, `chinese_calendar`, or nowhere (None)."""
+    if year in _tables:
+        return "table"
+    return "chinese_calendar" if _chinese_calendar_covers(year) else None
+
+
 def calendar_covers(year: int) -> bool:
-    """True if `chinese_calendar` knows the holidays and adjusted workdays of `year`."""
+    """True if the holidays and adjusted workdays of `year` are known (a table or `chinese_calendar`)."""
+    return calendar_source(year) is not None
+
+
+@functools.cache
+def _chinese_calendar_covers(year: int) -> bool:
     try:
         chinese_calendar.is_workday(date(year, 1, 1))
     except NotImplementedError:
@@ -41,18 +93,25 @@ def calendar_covers(year: int) -> bool:
 def is_workday(d: date) -> bool:
     """Whether the Beijing calendar date `d` is an official working day.
 
-    Outside the years `chinese_calendar` covers, Monday–Friday are working days (warned once
-    per year). A datetime is refused: which calendar day it falls on depends on the time zone.
+    For a year without a loaded table or `chinese_calendar` data, Monday–Friday are working days
+    (warned once per year). A datetime is refused: which calendar day it falls on depends on the
+    time zone.
     """
     if isinstance(d, datetime):
         raise TypeError("is_workday takes a date; convert datetimes to Beijing time first")
-    if calendar_covers(d.year):
+    table = _tables.get(d.year)
+    if table is not None:
+        if d in table.holidays:
+            return False
+        return d in table.workdays or d.weekday() < 5
+    if _chinese_calendar_covers(d.year):
         return chinese_calendar.is_workday(d)
     if d.year not in _fallback_warned:
         _fallback_warned.add(d.year)
         log.warning(
-            "chinese_calendar has no holiday table for %d: counting Monday-Friday as working days",
-            d.year,
+            "no holiday table for %d (chinese_calendar has none and none is loaded): counting "
+            "Monday-Friday as working days; load the year's table (PUT /api/v1/calendar/%d)",
+            d.year, d.year,
         )
     return d.weekday() < 5
 

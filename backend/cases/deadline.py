@@ -25,7 +25,7 @@ from typing import Any, Callable
 from backend.clock import CHINA, from_storage, to_storage
 from backend.config import Settings
 from backend.store.interface import Document
-from backend.workdays import add_workdays, extend_for_pause, workdays_between
+from backend.workdays import add_workdays, extend_for_pause, on_tables_changed, workdays_between
 
 LEVELS = ("normal", "yellow", "red", "overdue")
 WARNING_LEVELS = ("yellow", "red", "overdue")
@@ -98,8 +98,12 @@ class DeadlinePolicy:
 
 @lru_cache(maxsize=64)
 def _horizon(today: date, within: int) -> str:
-    # The end of the Nth working day after today (Beijing): it depends on the date only.
+    # The end of the Nth working day after today (Beijing): it depends on the date only, and on
+    # the holiday tables, so a newly loaded table forgets the cached ones.
     return to_storage(add_workdays(datetime.combine(today, time(12), tzinfo=CHINA), within))
+
+
+on_tables_changed(_horizon.cache_clear)
 
 
 def display_level(deadline: dict[str, Any] | None, policy: DeadlinePolicy | None, now: datetime) -> str | None:

@@ -10,19 +10,29 @@ import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from backend.auth.permissions import Permission
+from backend.calendar.queries import calendar_health
 from backend.errors import NotFound, Unauthenticated
 from backend.http.base import JsonHandler
 from backend.http.endpoint import endpoint
 from backend.schemas import ResponseModel
 
 
+class CalendarHealthOut(ResponseModel):
+    state: str
+    missing_years: list[int]
+    checked_years: list[int]
+
+
 class HealthOut(ResponseModel):
     status: str
     parts: dict[str, str]
+    calendar: CalendarHealthOut
 
 
 class HealthHandler(JsonHandler):
-    """ok when every part answers; degraded (still 200: the service keeps serving) otherwise."""
+    """ok when store, Redis and outbox answer; degraded (still 200: the service keeps serving)
+    otherwise. The ``calendar`` part warns (``warning``, the years in ``calendar.missing_years``)
+    when a year some deadline falls in has no holiday table; it does not make the service degraded."""
 
     @endpoint(permission=Permission.PUBLIC, summary="健康检查", response=HealthOut, tags=("ops",))
     async def get(self) -> dict[str, Any]:
@@ -41,7 +51,12 @@ class HealthHandler(JsonHandler):
         if parts["store"] == "down":
             self.set_status(503)
         status = "ok" if all(v == "ok" for v in parts.values()) else "degraded"
-        return {"status": status, "parts": parts}
+        try:
+            calendar = await asyncio.wait_for(calendar_health(self.ctx), timeout=2)
+        except Exception:  # noqa: BLE001 - the store is down: the years a deadline needs are unknown
+            calendar = {"state": "unknown", "missing_years": [], "checked_years": []}
+        parts["calendar"] = calendar["state"]
+        return {"status": status, "parts": parts, "calendar": calendar}
 
     async def respond(self, result: Any, status: int) -> None:
         self.finish(orjson.dumps(result))

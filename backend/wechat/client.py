@@ -14,7 +14,7 @@ from typing import Any, Literal, Mapping, Protocol, Sequence, cast
 import aiohttp
 
 from backend.config import Settings
-from backend.wechat.errors import AccessTokenInvalid, WeChatUnavailable
+from backend.wechat.errors import AccessTokenInvalid, NotConfigured, WeChatUnavailable
 from backend.wechat.tokens import App
 from backend.wechat.transport import Transport
 
@@ -58,8 +58,11 @@ class WeChatClient:
         """Exchange a ``wx.login`` code. Needs no access token (wechatpy's version would fetch one).
 
         Raises ``InvalidCode`` (40029/40163), ``WeChatRateLimited`` (45011), ``UserBlocked`` (40226),
-        ``WeChatUnavailable``; map them with ``errors.login_service_error``."""
+        ``WeChatUnavailable``, ``NotConfigured`` (no mini-program appid/secret: nothing is sent);
+        map them with ``errors.login_service_error``."""
         s = self._settings
+        if not (s.mp_appid and s.mp_secret):
+            raise NotConfigured(0, "YZT_MP_APPID / YZT_MP_SECRET are not set")
         data = await self._transport.call("GET", f"{s.wechat_api_base}/sns/jscode2session", params={
             "appid": s.mp_appid, "secret": s.mp_secret, "js_code": code,
             "grant_type": "authorization_code"})

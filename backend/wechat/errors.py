@@ -64,6 +64,10 @@ class InvalidArgument(WeChatError):
     """A request WeChat rejects as malformed: our bug or configuration, not the user's."""
 
 
+class NotConfigured(WeChatError):
+    """Ours, raised before any request: the app's appid or secret is not set (``errcode`` 0)."""
+
+
 _FAMILIES: dict[int, type[WeChatError]] = {
     -1: WeChatUnavailable,
     40001: AccessTokenInvalid, 40014: AccessTokenInvalid, 42001: AccessTokenInvalid,
@@ -118,6 +122,8 @@ _PHONE_ERRORS: dict[int, Callable[[], ServiceError]] = {
 
 def login_service_error(exc: WeChatError) -> ServiceError:
     """What the mini-program sees when ``jscode2session`` fails."""
+    if isinstance(exc, NotConfigured):
+        return Unavailable("小程序尚未配置，暂不能登录", code="mp_not_configured")
     return _mapped(exc, _LOGIN_ERRORS, "login (jscode2session)")
 
 

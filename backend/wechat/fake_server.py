@@ -11,9 +11,14 @@ In tests::
     async with run_fake_wechat() as fake:
         settings = fake.apply(settings)   # API bases point here; app credentials are registered
 
-As a sandbox (lenient: any code logs in, everyone follows and may be notified)::
+As a sandbox (lenient: any code logs in once, everyone follows and may be notified)::
 
-    python -m backend.wechat.fake_server --port 8900
+    python -m backend.wechat.fake_server            # port 8900 (DEFAULT_PORT); prints the YZT_* settings
+
+The settings it prints for the default port are kept in ``docs/wechat-sandbox.toml``
+(``YZT_CONFIG_FILE=docs/wechat-sandbox.toml yzt serve``). In the sandbox the codes
+``demo-citizen-1`` … ``demo-citizen-999`` never wear out: each logs the same demo citizen in (the
+same openid) every time, so a sandbox session can log in again as the same person.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import re
 import secrets
 import signal
 import time
@@ -36,6 +42,10 @@ from backend.config import Settings
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _BODY: web.RequestKey[dict[str, Any]] = web.RequestKey("body", dict)
+
+DEFAULT_PORT = 8900
+# Sandbox login codes that log the same demo citizen in every time (never used up).
+DEMO_CITIZEN_CODE = re.compile(r"demo-citizen-[1-9][0-9]{0,2}")
 
 # Default credentials registered by ``apply`` when the settings leave them blank.
 FAKE_OA = ("wx_fake_oa_appid", "fake-oa-secret")
@@ -358,7 +368,8 @@ class FakeWeChat:
             return _error(40029)
         if entry.used:
             return _error(40163)
-        entry.used = True
+        if not (self.sandbox and DEMO_CITIZEN_CODE.fullmatch(code)):  # a demo citizen's code never wears out
+            entry.used = True
         answer = {"openid": entry.openid, "session_key": entry.session_key}
         if entry.unionid:
             answer["unionid"] = entry.unionid
@@ -526,7 +537,8 @@ async def _serve(host: str, port: int) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with run_fake_wechat(host=host, port=port, sandbox=True) as fake:
         settings = fake.apply(Settings())
-        lines = [f"fake WeChat sandbox on {fake.url}; use these settings:"] + [
+        lines = [f"fake WeChat sandbox on {fake.url}; use these settings (login codes demo-citizen-1 … "
+                 "demo-citizen-999 log the same demo citizen in every time):"] + [
             f"  YZT_{name}={value}" for name, value in (
                 ("WECHAT_API_BASE", fake.url), ("WECOM_API_BASE", fake.url),
                 ("OA_APPID", settings.oa_appid), ("OA_SECRET", settings.oa_secret),
@@ -540,7 +552,7 @@ async def _serve(host: str, port: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Fake WeChat/WeCom API server (local sandbox)")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8900)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args(argv)
     asyncio.run(_serve(args.host, args.port))
 

@@ -92,8 +92,10 @@ def fake_settings(data_dir: Path, fake: FakeWeChat) -> Settings:
 class Server:
     """``python -m backend.cli serve`` as a child process; its output goes to ``log``."""
 
-    def __init__(self, settings: Settings, *, port: int | None = None, processes: int = 1) -> None:
+    def __init__(self, settings: Settings, *, port: int | None = None, processes: int = 1,
+                 env: dict[str, str] | None = None) -> None:
         self.settings = settings
+        self.env = env or {}  # more YZT_* settings for the child
         self.port = port or free_port()
         self.processes = processes
         self.base = f"http://127.0.0.1:{self.port}"
@@ -110,7 +112,7 @@ class Server:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "backend.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                  "--processes", str(self.processes)],
-                cwd=ROOT, env=server_env(self.settings), stdin=subprocess.DEVNULL, stdout=out,
+                cwd=ROOT, env={**server_env(self.settings), **self.env}, stdin=subprocess.DEVNULL, stdout=out,
                 stderr=subprocess.STDOUT)
         return self
 

@@ -4,9 +4,11 @@ idempotency, ETag/If-Match, JSON 404/405, OpenAPI, health and metrics."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from openapi_spec_validator import validate
 
+from backend.clock import CHINA
 from tests.conftest import Harness
 
 NEW_DEPARTMENT = {"code": "qd-water", "name": "市水务管理局", "kind": "department", "parent": "qd"}
@@ -116,9 +118,14 @@ async def test_openapi_document_is_valid(harness: Harness) -> None:
 
 
 async def test_healthz_and_metrics(harness: Harness) -> None:
-    health = await harness.client.get("/healthz")
-    assert health.status == 200 and health.body == {"status": "ok", "parts": {
-        "store": "ok", "redis": "ok", "outbox": "ok"}}
+    harness.ctx.clock.travel(datetime(2026, 6, 1, 10, tzinfo=CHINA))  # a year chinese_calendar covers
+    try:
+        health = await harness.client.get("/healthz")
+    finally:
+        harness.ctx.clock.travel_back()
+    assert health.status == 200 and health.body == {
+        "status": "ok", "parts": {"store": "ok", "redis": "ok", "outbox": "ok", "calendar": "ok"},
+        "calendar": {"state": "ok", "missing_years": [], "checked_years": [2026]}}
     # Metrics are not public by default (tests/security/test_hardening_headers.py serves them).
     metrics = await harness.client.get("/metrics")
     assert metrics.status == 404 and metrics.error_code == "not_found"

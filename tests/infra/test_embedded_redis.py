@@ -2,11 +2,14 @@
 
 Proves: start/stop; data kept across a restart in the same data directory (AOF); a stale server from
 a crashed run is stopped at start and its data taken over; a pid file naming someone else is left
-alone; a kill -9 of the owning process takes its redis-server with it (PR_SET_PDEATHSIG).
+alone; a kill -9 of the owning process takes its redis-server with it (PR_SET_PDEATHSIG); a second
+process uses a live owner's server and never stops it; the supervisor restarts a killed server, and
+an attached process takes over when the owner is gone.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -20,6 +23,8 @@ import redis
 import redis.asyncio as aioredis
 
 from backend.rediskit.embedded import EmbeddedRedis, find_redis_server
+from backend.rediskit.supervisor import RedisSupervisor
+from tests.faults.conftest import eventually
 from tests.infra.procs import ROOT, alive, child_env, kill_quietly, read_line, redis_servers_under, wait_until
 
 pytestmark = pytest.mark.timeout(60)
@@ -224,3 +229,72 @@ async def test_restart_right_after_kill_9_of_the_owner(tmp_path: Path) -> None:
         kill_quietly(owner)
         if alive(redis_pid):
             os.kill(redis_pid, signal.SIGKILL)
+
+
+# --- sharing one data directory's server, and supervision ----------------------------------------
+
+async def test_open_uses_a_live_owners_server_and_never_stops_it(tmp_path: Path) -> None:
+    """What ``yzt init-demo`` does beside ``yzt serve``: the owner's server is used, not replaced."""
+    owner, redis_pid = start_owner(tmp_path)
+    other = EmbeddedRedis(tmp_path)
+    try:
+        await other.open()
+        assert not other.owned and other.process is None and other.pid == redis_pid
+        assert await get(other.url, "written-before-crash") == b"yes"
+        with pytest.raises(RuntimeError, match="another process owns"):
+            await other.start()
+        await other.close()
+        assert alive(redis_pid) and redis_servers_under(tmp_path) == [redis_pid]
+    finally:
+        await other.close()
+        kill_quietly(owner)
+
+
+async def test_supervisor_restarts_a_killed_server_with_its_data(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    server = EmbeddedRedis(tmp_path)
+    await server.open()
+    watcher = asyncio.get_running_loop().create_task(RedisSupervisor(server).watch())
+    try:
+        assert server.owned and server.process is not None
+        first = server.process.pid
+        await set_(server.url, "kept", "yes")
+        killed = time.monotonic()
+        os.kill(first, signal.SIGKILL)
+
+        async def back() -> bool:
+            return server.pid not in (None, first) and await server._answers()
+        await eventually(back, 10, "the supervisor starts the server again")
+        print(f"\nembedded redis: answering again {(time.monotonic() - killed) * 1000:.0f} ms after kill -9")
+        assert redis_servers_under(tmp_path) == [server.pid]
+        assert await get(server.url, "kept") == b"yes"  # the AOF was written before the reply
+        assert any("was killed by SIGKILL" in r.getMessage() for r in caplog.records)
+        assert any("is back" in r.getMessage() for r in caplog.records)
+    finally:
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
+        await server.close()
+    assert redis_servers_under(tmp_path) == []
+
+
+async def test_an_attached_process_takes_over_when_the_owner_dies(tmp_path: Path) -> None:
+    owner, redis_pid = start_owner(tmp_path)
+    attached = EmbeddedRedis(tmp_path)
+    watcher = None
+    try:
+        await attached.open()
+        watcher = asyncio.get_running_loop().create_task(RedisSupervisor(attached).watch())
+        os.kill(owner.pid, signal.SIGKILL)  # its server goes with it (PR_SET_PDEATHSIG)
+        owner.wait(timeout=5)
+
+        async def taken_over() -> bool:
+            return attached.owned and attached.process is not None and await attached._answers()
+        await eventually(taken_over, 10, "the attached process starts its own server")
+        assert not alive(redis_pid) and redis_servers_under(tmp_path) == [attached.pid]
+        assert await get(attached.url, "written-before-crash") == b"yes"
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+        await attached.close()
+        kill_quietly(owner)
+    assert redis_servers_under(tmp_path) == []

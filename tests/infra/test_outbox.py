@@ -96,6 +96,12 @@ async def app(tmp_path: Path, own_redis: EmbeddedRedis, fake_wechat: FakeWeChat,
                       wechat=fake_wechat)
 
 
+def availability(health: dict[str, Any]) -> dict[str, Any]:
+    """``/healthz`` without its calendar part (which depends on today's date), as compared here."""
+    return {"status": health["status"],
+            "parts": {part: health["parts"][part] for part in ("store", "redis", "outbox")}}
+
+
 def probe_event(subject_id: str, n: int) -> dict[str, Any]:
     return new_event("probe.changed", collection=PROBES, subject_id=subject_id, actor=None, data={"n": n})
 
@@ -184,8 +190,8 @@ async def test_service_keeps_serving_while_redis_is_down_and_events_flow_when_ba
     first = await submit()
     took = await eventually(lambda: published(first), 3, "the first letter's event in the stream")
     print(f"\nevent in the stream {took * 1000:.0f} ms after the write")
-    assert (await app.client.get("/healthz")).body == {"status": "ok",
-                                                       "parts": {"store": "ok", "redis": "ok", "outbox": "ok"}}
+    assert availability((await app.client.get("/healthz")).body) == {
+        "status": "ok", "parts": {"store": "ok", "redis": "ok", "outbox": "ok"}}
 
     # (b) Redis stopped: the service still serves, writes succeed, the events wait in the documents
     await own_redis.stop()
@@ -202,7 +208,8 @@ async def test_service_keeps_serving_while_redis_is_down_and_events_flow_when_ba
         outboxes[letter_id] = doc[OUTBOX_FIELD][0]["id"]
     health = await app.client.get("/healthz")
     assert health.status == 200
-    assert health.body == {"status": "degraded", "parts": {"store": "ok", "redis": "down", "outbox": "waiting"}}
+    assert availability(health.body) == {"status": "degraded",
+                                         "parts": {"store": "ok", "redis": "down", "outbox": "waiting"}}
     me = await center.get("/api/v1/me")  # token checks need no Redis
     assert me.status == 200 and me.body["username"] == "center", me.body
     assert (await app.client.post("/api/v1/auth/login",  # nor does a staff login
@@ -226,4 +233,5 @@ async def test_service_keeps_serving_while_redis_is_down_and_events_flow_when_ba
 
     await eventually(relay_healthy, 5, "the relay healthy again")
     health = await app.client.get("/healthz")
-    assert health.body == {"status": "ok", "parts": {"store": "ok", "redis": "ok", "outbox": "ok"}}, health.body
+    assert availability(health.body) == {"status": "ok", "parts": {"store": "ok", "redis": "ok", "outbox": "ok"}}, \
+        health.body

@@ -237,3 +237,43 @@ def test_yellow_across_spring_festival():
     due = end_of(2026, 2, 25)
     assert warning_level(due, bj(2026, 2, 13, 10)) == "normal"  # Sat 14, Tue 24
     assert warning_level(due, bj(2026, 2, 16, 10)) == "yellow"  # holiday: Tue 24, Wed 25
+
+
+# --- the city's loaded tables ------------------------------------------------------------------
+
+
+@pytest.fixture
+def loaded():
+    def load(*tables: workdays.HolidayTable) -> None:
+        workdays.set_holiday_tables(tables)
+    yield load
+    workdays.set_holiday_tables([])
+
+
+def test_a_loaded_table_covers_its_year(loaded):
+    assert not calendar_covers(2099) and workdays.calendar_source(2099) is None
+    loaded(workdays.HolidayTable(2099, frozenset({date(2099, 1, 1)}), frozenset({date(2099, 1, 3)})))
+    assert calendar_covers(2099) and workdays.calendar_source(2099) == "table"
+    assert date(2099, 1, 1).weekday() == 3 and not is_workday(date(2099, 1, 1))  # listed holiday, a Thursday
+    assert date(2099, 1, 3).weekday() == 5 and is_workday(date(2099, 1, 3))  # listed adjusted workday
+    assert is_workday(date(2099, 1, 2)) and not is_workday(date(2099, 1, 4))  # the rest: Monday-Friday
+    assert add_workdays(datetime(2098, 12, 31, 10, tzinfo=CHINA), 2) == end_of(2099, 1, 3)
+
+
+def test_a_loaded_table_replaces_chinese_calendar_for_its_year(loaded):
+    assert not is_workday(date(2026, 10, 1)) and is_workday(date(2026, 10, 10))
+    loaded(workdays.HolidayTable(2026, frozenset({date(2026, 10, 2)}), frozenset()))
+    assert workdays.calendar_source(2026) == "table"
+    assert is_workday(date(2026, 10, 1)) and not is_workday(date(2026, 10, 2)) and not is_workday(date(2026, 10, 10))
+    workdays.set_holiday_tables([])
+    assert workdays.calendar_source(2026) == "chinese_calendar" and not is_workday(date(2026, 10, 1))
+
+
+def test_listeners_hear_of_changes_only(loaded, monkeypatch):
+    heard: list[int] = []
+    monkeypatch.setattr(workdays, "_listeners", [])
+    workdays.on_tables_changed(lambda: heard.append(1))
+    table = workdays.HolidayTable(2099, frozenset({date(2099, 1, 1)}), frozenset())
+    loaded(table)
+    loaded(table)  # the same tables again: nothing to forget
+    assert heard == [1]
