@@ -11,7 +11,17 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from backend import attachments, calendar, identity, mailbox, notifications, official_account, supervision, todos
+from backend import (
+    attachments,
+    calendar,
+    identity,
+    mailbox,
+    notifications,
+    office,
+    official_account,
+    supervision,
+    todos,
+)
 from backend.cases import delegation
 from backend.cases.workflow import Workflow
 from backend.jobs import run_every
@@ -33,6 +43,7 @@ MODULES: tuple[Module, ...] = (
     notifications.MODULE,
     official_account.MODULE,
     mailbox.MODULE,
+    office.MODULE,
     supervision.MODULE,
     todos.MODULE,
     calendar.MODULE,

@@ -15,6 +15,9 @@ from backend.events import Recipient
 
 CURRENT_SIGNERS = Party("current signers",
                         lambda doc: [Recipient.user(user_id) for user_id in pending_signers(doc.get("route"))])
+# Everyone named on any step of the route (a leader's 批示 may come at any time of the approval).
+ROUTE_SIGNERS = Party("route signers", lambda doc: [
+    Recipient.user(signer["user_id"]) for step in (doc.get("route") or {}).get("steps", []) for signer in step["signers"]])
 
 
 async def _signer(given: GuardInput) -> Verdict:

@@ -10,6 +10,7 @@ actor's roles allow it, its guard allows it (or names whom a deputy acts for), a
 previews the change on a copy of the document to know who holds the case afterwards and what
 the event says, so holders and recipients are always computed from the state actually written.
 
+``create_cases`` writes many new cases at once (a notice's receipts), each as ``create_case`` would.
 ``mark_level`` is the supervision job's only write: a worse warning level and its event, without
 a version bump, so that a clerk's If-Match stays valid while the clock moves on.
 """
@@ -32,6 +33,10 @@ from backend.store.documents import apply_update
 from backend.store.interface import Document
 
 SYSTEM_ACTOR = "system"
+# Who a job acts as: a principal with the ``system`` role only, which no account holds and no
+# permission is granted to, so it may take just the transitions that list it among their roles.
+SYSTEM = Principal(user_id=SYSTEM_ACTOR, audience="staff", roles=(SYSTEM_ACTOR,), department=None, family="",
+                   jti="", issued_at=0.0, expires_at=float("inf"))
 _NOT_PREVIEWED = frozenset({"history", OUTBOX_FIELD})
 
 
@@ -40,21 +45,42 @@ async def create_case(ctx: Context, workflow: Workflow, fields: Mapping[str, Any
                       history: Mapping[str, Any] | None = None) -> Document:
     """Insert a new case in the workflow's initial state. A DuplicateKey (the id was reserved by
     an Idempotency-Key and stored by an earlier attempt) propagates to the caller."""
+    (doc,) = await create_cases(ctx, workflow, [(case_id, fields)], actor=actor, comment=comment, data=data,
+                                history=history)
+    return doc
+
+
+async def create_cases(ctx: Context, workflow: Workflow, cases: Iterable[tuple[str, Mapping[str, Any]]], *,
+                       actor: Principal, comment: str | None = None, data: Mapping[str, Any] | None = None,
+                       history: Mapping[str, Any] | None = None) -> list[Document]:
+    """Several new cases in one write (one transaction on SQLite): e.g. a notice's receipt for
+    each of its 2,000 readers. Each is exactly what ``create_case`` would have written."""
     start = workflow.create
     if not start.roles & set(actor.roles):
         raise ActionForbidden()
     now = ctx.clock.now()
     stored = to_storage(now)
-    doc: Document = {"_id": case_id, **fields, "state": start.state, "version": 1, "created_at": stored,
-                     "updated_at": stored}
-    if start.deadline is not None:
-        doc["deadline"] = _deadline_after(ctx, workflow, doc, start.deadline, None, now)
-    doc["todo"] = _todo_items(workflow.holders_after(None, start.state), doc)
-    doc["history"] = [_entry(actor, start.roles, start.action, None, start.state, comment, stored, history, None)]
-    event = _event(ctx, workflow, doc, start.event, actor, start.notify(doc), data, stored)
-    await ctx.store.collection(workflow.collection).insert_one(doc_with_events(doc, event))
+    docs, written = [], []
+    for case_id, fields in cases:
+        doc: Document = {"_id": case_id, **fields, "state": start.state, "version": 1, "created_at": stored,
+                         "updated_at": stored}
+        if start.deadline is not None:
+            doc["deadline"] = _deadline_after(ctx, workflow, doc, start.deadline, None, now)
+        doc["todo"] = _todo_items(workflow.holders_after(None, start.state), doc)
+        doc["history"] = [_entry(actor, start.roles, start.action, None, start.state, comment, stored, history,
+                                 None)]
+        event = _event(ctx, workflow, doc, start.event, actor, start.notify(doc), data, stored)
+        docs.append(doc)
+        written.append(doc_with_events(doc, event))
+    if not written:
+        return []
+    collection = ctx.store.collection(workflow.collection)
+    if len(written) == 1:
+        await collection.insert_one(written[0])
+    else:
+        await collection.insert_many(written)
     ctx.relay.wake()
-    return doc
+    return docs
 
 
 async def apply(ctx: Context, workflow: Workflow, doc: Document, action: str, *, actor: Principal,

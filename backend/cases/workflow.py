@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Mapping
 
 from backend.auth.tokens import Principal
 from backend.cases.deadline import DeadlineEffect, DeadlinePolicy, Effect
+from backend.cases.delegation import acting_for
 from backend.cases.parties import NOBODY, Party
 from backend.errors import Forbidden, ServiceError
 from backend.store.interface import Document
@@ -68,6 +69,24 @@ class Guard:
             return Verdict(second.allowed, second.on_behalf_of or first.on_behalf_of, second.error)
 
         return Guard(f"{self.name}&{other.name}", both, self.error)
+
+    def __or__(self, other: "Guard") -> "Guard":
+        async def either(given: GuardInput) -> Verdict:
+            first = await self.judge(given)
+            return first if first.allowed else await other.judge(given)
+
+        return Guard(f"{self.name}|{other.name}", either, other.error)
+
+
+def person_or_deputy(party: Party, error: type[ServiceError] = Forbidden) -> Guard:
+    """The actor is one of the people of ``party``, or the deputy of one during a delegation
+    (the verdict names whom they act for, so the history reads "X 代 Y")."""
+    async def check(given: GuardInput) -> Verdict:
+        people = [recipient.value for recipient in party(given.doc) if recipient.kind == "user"]
+        whom = await acting_for(given.ctx.store, given.actor.user_id, people, given.now)
+        return Verdict(whom is not None, on_behalf_of=whom)
+
+    return Guard(party.name, check, error)
 
 
 def member_of(party: Party, error: type[ServiceError] = Forbidden) -> Guard:

@@ -96,3 +96,17 @@ def format_text(template: str, values: Mapping[str, Any]) -> str:
         return _FORMATTER.vformat(template, (), dict(values))
     except (ValueError, IndexError, AttributeError, KeyError):
         return template
+
+
+def combine(*parts: NotificationRules) -> NotificationRules:
+    """One module's rules from its parts' (a module with several case kinds)."""
+    rules: dict[str, Rule] = {}
+    for part in parts:
+        overlap = set(rules) & set(part.rules)
+        if overlap:
+            raise ValueError(f"two rules for {sorted(overlap)}")
+        rules.update(part.rules)
+    return NotificationRules(
+        rules=rules, silent=frozenset().union(*(part.silent for part in parts)),
+        subscribe_templates=tuple(t for part in parts for t in part.subscribe_templates),
+        oa_templates=tuple(t for part in parts for t in part.oa_templates))

@@ -1,0 +1,5 @@
+"""(filled by its part)"""
+
+from backend.office.part import Part
+
+PART = Part()
