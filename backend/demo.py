@@ -31,6 +31,7 @@ DEPARTMENTS: list[tuple[str, str, DepartmentKind, str | None]] = [
     ("qd-health", "市卫生健康委员会", K.DEPARTMENT, "qd"),
     ("qd-urban", "市城市管理局", K.DEPARTMENT, "qd"),
     ("qd-cppcc", "市政协提案委员会", K.DEPARTMENT, "qd"),
+    ("qd-supervision", "市政府督查室", K.DEPARTMENT, "qd"),
     ("qd-shinan-env", "市南区生态环境分局", K.DEPARTMENT, "qd-shinan"),
 ]
 
@@ -43,6 +44,14 @@ ACCOUNTS: list[tuple[str, str, list[str], str | None]] = [
     ("officer", "执法队员", ["officer"], "qd-urban"),
     ("cppcc_member", "政协委员", ["cppcc_member"], None),
     ("committee", "提案委工作人员", ["proposal_committee"], "qd-cppcc"),
+    # People the mobile office names on routes, as leaders, deputies and supervisors.
+    ("housing_lead", "住建局局长", ["staff"], "qd-housing"),
+    ("housing_deputy", "住建局副局长", ["staff"], "qd-housing"),
+    ("housing_office", "住建局办公室主任", ["staff"], "qd-housing"),
+    ("env_lead", "生态环境局局长", ["staff"], "qd-env"),
+    ("urban_lead", "城管局局长", ["staff"], "qd-urban"),
+    ("transport", "交通局经办人", ["staff"], "qd-transport"),
+    ("supervisor", "督查室督查员", ["staff"], "qd-supervision"),
 ]
 
 DEMO_PASSWORD_SUFFIX = "@Demo2026"

@@ -32,9 +32,10 @@ from backend.registry import CollectionSpec, Module, collection, index
 if TYPE_CHECKING:
     from backend.bootstrap import AppContext
 
-# The kernel's own collection (read by every workflow's guards).
+# The kernel's own collection (read by every workflow's guards; its records carry the office's
+# delegation events).
 KERNEL = Module(name="cases", label="办件", collections=(
-    collection(delegation.DELEGATIONS, index("deputy", "ends_at"), index("delegator", "ends_at")),))
+    collection(delegation.DELEGATIONS, index("deputy", "ends_at"), index("delegator", "ends_at"), outbox=True),))
 
 MODULES: tuple[Module, ...] = (
     KERNEL,

@@ -93,15 +93,8 @@ async def apply(ctx: Context, workflow: Workflow, doc: Document, action: str, *,
     document after it. ``changes`` are the action's own fields (an update document), ``data`` and
     ``recipients`` add to the declared event, ``events`` are further events written with it.
     ``now`` is the instant of the change when the caller computed something from it too."""
-    item = workflow.find(doc["state"], action)
-    if item is None:
-        raise InvalidTransition(details={"state": doc["state"], "action": action})
-    if not item.roles & set(actor.roles):
-        raise ActionForbidden(details={"action": action})
     now = now or ctx.clock.now()
-    verdict = await judge(ctx, item, doc, actor, now)
-    if not verdict.allowed:
-        raise (verdict.error or Forbidden)()
+    item, verdict = await authorize(ctx, workflow, doc, action, actor=actor, now=now)
     if expected_version is not None and expected_version != doc["version"]:
         raise VersionConflict(details={"current_version": doc["version"]})
     branch = item.branch(outcome)
@@ -134,6 +127,21 @@ async def apply(ctx: Context, workflow: Workflow, doc: Document, action: str, *,
     if written:
         ctx.relay.wake()
     return after
+
+
+async def authorize(ctx: Context, workflow: Workflow, doc: Document, action: str, *, actor: Principal,
+                    now: datetime | None = None) -> tuple[Transition, Verdict]:
+    """Raise what ``apply`` would refuse with (the state, the roles, the guard), writing nothing:
+    for a use case that must do other work (make copies, call WeChat) only if the action is allowed."""
+    item = workflow.find(doc["state"], action)
+    if item is None:
+        raise InvalidTransition(details={"state": doc["state"], "action": action})
+    if not item.roles & set(actor.roles):
+        raise ActionForbidden(details={"action": action})
+    verdict = await judge(ctx, item, doc, actor, now or ctx.clock.now())
+    if not verdict.allowed:
+        raise (verdict.error or Forbidden)()
+    return item, verdict
 
 
 async def judge(ctx: Context, item: Transition, doc: Document, actor: Principal, now: datetime) -> Verdict:

@@ -128,3 +128,31 @@ async def list_staff_users(store: DocumentStore, personal_data: PersonalData, ac
     docs, next_cursor = await paginate(store.collection(USERS), filter_, sort=[("_id", 1)],
                                        limit=limit, cursor=cursor)
     return {"items": [user_out(doc, personal_data) for doc in docs], "next_cursor": next_cursor}
+
+
+class StaffNotFound(NotFound):
+    code = "staff_not_found"
+    message = "工作人员不存在或已停用"
+
+
+async def active_staff(store: DocumentStore, user_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The active staff accounts among ``user_ids`` (id → name and department); raises
+    ``StaffNotFound`` naming the ids that are not."""
+    wanted = sorted(set(user_ids))
+    docs = await store.collection(USERS).find({"_id": {"$in": wanted}, "kind": "staff"},
+                                              projection=["name", "department", "disabled"])
+    found = {doc["_id"]: {"user_id": doc["_id"], "name": doc.get("name"), "department": doc.get("department")}
+             for doc in docs if not doc.get("disabled")}
+    missing = [user_id for user_id in wanted if user_id not in found]
+    if missing:
+        raise StaffNotFound(details={"user_ids": missing})
+    return found
+
+
+async def user_names(store: DocumentStore, user_ids: list[str]) -> dict[str, str | None]:
+    """Display names of people named in records (history, opinions); unknown ids map to None."""
+    wanted = sorted({user_id for user_id in user_ids if user_id})
+    if not wanted:
+        return {}
+    docs = await store.collection(USERS).find({"_id": {"$in": wanted}}, projection=["name"])
+    return {doc["_id"]: doc.get("name") for doc in docs}

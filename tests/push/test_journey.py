@@ -70,7 +70,9 @@ async def test_a_letter_notifies_everyone_on_every_channel(push: Harness) -> Non
     template, = harness.wechat.calls_to(TEMPLATE_SEND)
     assert template.body["touser"] == oa_openid and template.body["template_id"] == OA_PROGRESS
     assert template.body["miniprogram"]["pagepath"] == f"pages/letters/detail?id={letter['id']}"
-    assert [call.body["touser"] for call in harness.wechat.calls_to(WECOM_SEND)] == ["center", "env"]
+    # One WeCom message per event: to the centre, then to everyone of 生态环境局 (its clerk and its head).
+    sent = [set(call.body["touser"].split("|")) for call in harness.wechat.calls_to(WECOM_SEND)]
+    assert sent == [{"center"}, {"env", "env_lead"}]
     dispatched, = await inbox(harness, citizen_id)
     channels = dispatched["channels"]
     assert {name: value["state"] for name, value in channels.items()} == {
