@@ -107,7 +107,7 @@ async def _init_demo(settings: Settings) -> int:
         accounts = await create_demo_city(ctx)
     print("Demo city ready. Staff accounts (username / password / roles / department):")
     for account in accounts:
-        print(f"  {account['username']:<18} {account['password']:<16} {','.join(account['roles']):<28} "
+        print(f"  {account['username']:<18} {account['password']:<26} {','.join(account['roles']):<20} "
               f"{account['department'] or '-'}")
     return 0
 

@@ -1,5 +1,7 @@
-"""``yzt init-demo``: a demo city (districts, streets, communities, ~10 departments) and one staff
-account per role. Idempotent: running it again keeps what exists and prints the same accounts."""
+"""``yzt init-demo``: a demo city (districts, streets, communities, ~10 departments), one staff
+account per role plus the people the mobile office names, and every module's demo data in each
+interesting state (written through the use cases by ``DemoCast``'s people). Idempotent: running it
+again keeps what exists and prints the same accounts."""
 
 from __future__ import annotations
 
@@ -57,7 +59,9 @@ ACCOUNTS: list[tuple[str, str, list[str], str | None]] = [
 DEMO_PASSWORD_SUFFIX = "@Demo2026"
 
 
-async def create_demo_city(ctx: "Context") -> list[dict[str, Any]]:
+async def create_demo_city(ctx: "Context", *, with_cases: bool = True) -> list[dict[str, Any]]:
+    """The city and its people, then (``with_cases``) every module's demo cases; the tests take
+    the city alone and make the cases each test is about."""
     for code, name, kind, parent in DEPARTMENTS:
         try:
             await do_create_department(ctx, DepartmentIn(code=code, name=name, kind=kind, parent=parent),
@@ -75,4 +79,17 @@ async def create_demo_city(ctx: "Context") -> list[dict[str, Any]]:
         except Conflict:
             pass
         accounts.append({"username": username, "password": password, "roles": roles, "department": department})
+    if with_cases:
+        await create_demo_data(ctx)
     return accounts
+
+
+async def create_demo_data(ctx: "Context") -> None:
+    """Each module's demo cases, after the city and its people exist."""
+    from backend.demo_cast import DemoCast  # noqa: PLC0415 - module demos import the use cases
+    from backend.mailbox.demo import create_demo_letters  # noqa: PLC0415
+    from backend.office.documents.demo import create_demo_documents  # noqa: PLC0415
+
+    cast = DemoCast(ctx)
+    await create_demo_letters(ctx, cast)
+    await create_demo_documents(ctx, cast)

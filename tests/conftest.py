@@ -173,7 +173,7 @@ def demo_data_dir(tmp_path_factory: pytest.TempPathFactory, redis_server: Embedd
 
     async def build() -> None:
         async with bootstrap(settings, background=False) as ctx:
-            await create_demo_city(ctx)
+            await create_demo_city(ctx, with_cases=False)
 
     asyncio.run(build())
     return template

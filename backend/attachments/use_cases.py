@@ -8,7 +8,7 @@ from backend.auth.tokens import Principal
 from backend.clock import now_stored
 from backend.context import Context
 from backend.errors import ValidationFailed
-from backend.files.interfaces import IncomingFile
+from backend.files.interfaces import FileRef, IncomingFile
 
 UPLOADS = "uploads"
 
@@ -24,6 +24,17 @@ async def do_upload_file(ctx: Context, incoming: IncomingFile, *, content_type: 
     which takes the temporary file over) and record who uploaded it: only the uploader can
     attach it to something."""
     ref = await ctx.files.put_file(incoming, content_type=content_type, filename=filename)
+    return await _record(ctx, ref, acting_user, upload_id)
+
+
+async def do_upload_bytes(ctx: Context, data: bytes, *, content_type: str, filename: str, acting_user: Principal,
+                          upload_id: str) -> dict[str, Any]:
+    """A small file already in memory (demo data, generated documents), checked as an upload is."""
+    ref = await ctx.files.put(data, content_type=content_type, filename=filename)
+    return await _record(ctx, ref, acting_user, upload_id)
+
+
+async def _record(ctx: Context, ref: FileRef, acting_user: Principal, upload_id: str) -> dict[str, Any]:
     doc = {"_id": upload_id, "owner": acting_user.user_id, "file_id": ref["id"], "filename": ref["filename"],
            "content_type": ref["content_type"], "size": ref["size"], "created_at": now_stored()}
     existing = await ctx.store.collection(UPLOADS).find_one({"_id": upload_id})

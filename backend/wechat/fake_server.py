@@ -47,6 +47,12 @@ DEFAULT_PORT = 8900
 # Sandbox login codes that log the same demo citizen in every time (never used up).
 DEMO_CITIZEN_CODE = re.compile(r"demo-citizen-[1-9][0-9]{0,2}")
 
+
+def sandbox_openid(code: str) -> str:
+    """The openid the sandbox gives a login code: the same for the same code (``yzt init-demo``
+    writes the demo citizens' letters under ``demo-citizen-N``'s)."""
+    return "o" + hashlib.sha1(code.encode()).hexdigest()[:27]
+
 # Default credentials registered by ``apply`` when the settings leave them blank.
 FAKE_OA = ("wx_fake_oa_appid", "fake-oa-secret")
 FAKE_MP = ("wx_fake_mp_appid", "fake-mp-secret")
@@ -362,8 +368,7 @@ class FakeWeChat:
         code = q.get("js_code", "")
         entry = self._login_codes.get(code)
         if entry is None and self.sandbox and code:
-            entry = self._login_codes[code] = _LoginCode(
-                "o" + hashlib.sha1(code.encode()).hexdigest()[:27], secrets.token_urlsafe(16), None)
+            entry = self._login_codes[code] = _LoginCode(sandbox_openid(code), secrets.token_urlsafe(16), None)
         if entry is None:
             return _error(40029)
         if entry.used:
