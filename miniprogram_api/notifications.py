@@ -69,7 +69,7 @@ class SubscriptionsHandler(CitizenHandler):
                                                 self.ctx.settings.long_term_templates)
 
     @endpoint(permission=ANYONE, summary="上报订阅消息授权结果（wx.requestSubscribeMessage）",
-              body=SubscriptionResultsIn, response=SubscriptionsOut, idempotent=True, tags=TAGS)
+              body=SubscriptionResultsIn, response=SubscriptionsOut, idempotent=True, errors=(400,), tags=TAGS)
     async def post(self) -> dict[str, Any]:
         return await use_cases.do_record_subscription_results(self.ctx, self.body, acting_user=self.principal,
                                                               templates=subscribe_template_titles())

@@ -83,6 +83,10 @@ async def do_record_subscription_results(ctx: Context, data: SubscriptionResults
     Idempotency-Key, so a retried report is not counted twice.
     """
     long_term = ctx.settings.long_term_templates
+    unknown = sorted(template_id for template_id in data.results if template_id not in templates)
+    if unknown:  # before anything is stored: a template we never send is no consent to keep
+        raise ValidationFailed("订阅消息模板不存在", details={"fields": [
+            {"field": f"results.{template_id}", "message": "未知的模板"} for template_id in unknown]})
     collection = ctx.store.collection(QUOTAS)
     now = now_stored()
     for template_id, result in data.results.items():
