@@ -15,13 +15,14 @@ async def states(harness: Harness, collection: str) -> set[str]:
 async def test_demo_cases_in_each_state_and_idempotent(harness: Harness) -> None:
     await create_demo_data(harness.ctx)
     counts = {name: await harness.ctx.store.collection(name).count({})
-              for name in ("letters", "office_documents", "office_incoming")}
+              for name in ("letters", "office_documents", "office_incoming", "supervision_tasks")}
     await create_demo_data(harness.ctx)
     assert counts == {name: await harness.ctx.store.collection(name).count({}) for name in counts}
     assert await states(harness, "letters") >= {"submitted", "dispatched", "handling", "awaiting_info",
                                                 "reply_review", "replied", "closed", "rejected", "merged", "returned"}
     assert await states(harness, "office_documents") == {"draft", "in_approval", "signed", "distributed"}
     assert await states(harness, "office_incoming") >= {"delivered", "circulating", "closed", "returned"}
+    assert await states(harness, "supervision_tasks") == {"in_progress", "completion_review", "done"}
     public = await harness.client.get("/mp/v1/public/letters")
     assert len(public.body["items"]) == 1
     # The cases' to-dos reach their people once the events flow.
