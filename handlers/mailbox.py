@@ -178,6 +178,19 @@ class StatisticsHandler(StaffHandler):
                                                end=self.query.end, department=self.query.department)
 
 
+class StatisticsCsvHandler(StaffHandler):
+    @endpoint(permission=MailboxPermission.STAFF_STATISTICS_READ, summary="信件统计导出（CSV）",
+              query=StatisticsQuery, media_type="text/csv", tags=TAGS)
+    async def get(self) -> str:
+        figures = await statistics.statistics_for(self.ctx.store, self.principal, start=self.query.start,
+                                                  end=self.query.end, department=self.query.department)
+        names = {row["department"]: await self.ctx.department_names.get(row["department"])
+                 for row in figures["items"] if row["department"]}
+        self.set_header("Content-Disposition", f'attachment; filename="mailbox-statistics-{self.query.start}-'
+                                               f'{self.query.end}.csv"')
+        return statistics.as_csv(figures, names)
+
+
 LETTER = ID.format("letter_id")
 
 ROUTES = [
@@ -198,4 +211,5 @@ ROUTES = [
     Route(rf"/api/v1/letters/{LETTER}/disclosure", DisclosureHandler),
     Route(rf"/api/v1/letters/{LETTER}/disclosure/withdrawal", UnpublishHandler),
     Route(r"/api/v1/mailbox/statistics", StatisticsHandler),
+    Route(r"/api/v1/mailbox/statistics/export", StatisticsCsvHandler),
 ]

@@ -34,12 +34,6 @@ class OfficialAccountCallbackHandler(StaffHandler):
     def _args(self) -> dict[str, str]:
         return {name: values[-1].decode("utf-8", "replace") for name, values in self.request.query_arguments.items()}
 
-    async def respond(self, result: str | bytes, status: int) -> None:
-        body = result.encode("utf-8") if isinstance(result, str) else result
-        assert self.spec is not None
-        self.set_header("Content-Type", f"{self.spec.media_type}; charset=utf-8")
-        self.finish(body)
-
 
 class ConfigHandler(StaffHandler):
     @endpoint(permission=OfficialAccountPermission.STAFF_WECHAT_MANAGE, summary="公众号配置：欢迎语、默认回复、关键词、菜单",

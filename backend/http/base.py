@@ -230,6 +230,10 @@ class JsonHandler(tornado.web.RequestHandler):
         if result is None:
             self.set_status(204 if status == 200 else status)
             payload = b""
+        elif isinstance(result, (str, bytes)) and self.spec is not None and self.spec.media_type != "application/json":
+            self.set_status(status)  # a declared text type (CSV, XML …): written as it is
+            self.set_header("Content-Type", f"{self.spec.media_type}; charset=utf-8")
+            payload = result.encode("utf-8") if isinstance(result, str) else result
         else:
             self.set_status(status)
             if isinstance(result, dict) and "version" in result and "id" in result:

@@ -13,7 +13,7 @@ from backend.cases.engine import available_actions
 from backend.clock import from_storage, to_api, to_storage
 from backend.context import Context
 from backend.errors import ValidationFailed
-from backend.identity.queries import subtree_codes
+from backend.identity.queries import subtree_codes, user_names
 from backend.mailbox.errors import LetterNotFound
 from backend.mailbox.schemas import LETTER_TYPE_LABELS, RATING_LABELS, LetterType, Rating
 from backend.mailbox.workflow import (
@@ -137,7 +137,10 @@ async def _merged_into(store: DocumentStore, original_id: str) -> dict[str, Any]
 
 
 async def letter_for_staff(ctx: Context, doc: dict[str, Any], *, viewer: Principal) -> dict[str, Any]:
+    """The staff view, history with the names of the staff who acted (the writer's is never shown)."""
     now = ctx.clock.now()
+    staff_ids = [entry["by"] for entry in doc["history"] if entry.get("role") != Role.CITIZEN]
+    names = await user_names(ctx.store, staff_ids)
     assignment = doc.get("assignment") or {}
     deadline = doc.get("deadline") or {}
     out = {
@@ -156,7 +159,9 @@ async def letter_for_staff(ctx: Context, doc: dict[str, Any], *, viewer: Princip
         "duplicate_of": doc.get("duplicate_of"), "followers": len(doc.get("followers", [])),
         "disclosure_state": (doc.get("disclosure") or {}).get("state"),
         "todo": doc.get("todo", []),
-        "history": [{**entry, "at": to_api(entry["at"])} for entry in doc["history"]],
+        "history": [{**entry, "at": to_api(entry["at"]),
+                     "by_name": names.get(entry["by"]) if entry.get("role") != Role.CITIZEN else None}
+                    for entry in doc["history"]],
         "actions": await available_actions(ctx, LETTER_WORKFLOW, doc, viewer),
     }
     if Role.MAILBOX_CENTER in viewer.roles and doc["state"] in (LetterState.SUBMITTED, LetterState.RETURNED):
@@ -297,11 +302,11 @@ async def _public_out(ctx: Context, doc: dict[str, Any], *, detail: bool) -> dic
            "type_label": LETTER_TYPE_LABELS[LetterType(doc["type"])], "title": published["title"],
            "writer": mask_name(doc["writer_name"]) if doc.get("writer_name") else "市民",
            "created_at": to_api(doc["created_at"]), "replied_at": to_api(doc.get("replied_at")),
-           "published_at": to_api(published.get("published_at")), "department": department,
-           "department_name": await ctx.department_names.get(department) if department else None}
+           "published_at": to_api(published.get("published_at")),
+           "department": await ctx.department_names.get(department) if department else None}
     if detail:
         out.update(content=published["content"], reply={
-            "text": published["reply"], "department": department, "department_name": out["department_name"],
+            "text": published["reply"], "department": out["department"],
             "at": to_api((doc.get("reply") or {}).get("approved_at"))})
     return out
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, model_validator
 
@@ -219,8 +219,7 @@ class PublicLetterOut(ResponseModel):
     writer: str
     created_at: str
     replied_at: str | None = None
-    department: str | None = None
-    department_name: str | None = None
+    department: str | None = None  # the answering department's name (public pages show no codes)
 
 
 class PublicLetterListOut(ResponseModel):
@@ -241,3 +240,4 @@ class StatisticsRow(ResponseModel):
 class StatisticsOut(ResponseModel):
     items: list[StatisticsRow]
     overview: StatisticsRow
+    breakdowns: dict[str, list[dict[str, Any]]]  # type, state, channel, addressee: [{key, label?, count}]

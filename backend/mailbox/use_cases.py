@@ -14,7 +14,7 @@ from backend.cases.deadline import Extension, stopped
 from backend.cases.engine import apply, create_case
 from backend.clock import to_storage
 from backend.context import Context
-from backend.errors import DuplicateKey, InvalidTransition, VersionConflict
+from backend.errors import DuplicateKey, InvalidTransition, ValidationFailed, VersionConflict
 from backend.events import Recipient, new_event
 from backend.identity.queries import get_department
 from backend.mailbox import queries
@@ -49,7 +49,9 @@ from backend.mailbox.workflow import CONTACT_PHONE, LETTER_WORKFLOW, LETTERS, Le
 from backend.personal_data import sealed_values
 from backend.tracking import next_tracking_number
 
-PUBLIC_INDEX = "public_letters"  # the search index of published (masked) text only
+PUBLIC_INDEX = "public_letters"
+# Which kind of department each mailbox writes to (部门信箱 → a department, 区市信箱 → a district).
+_ADDRESSEE_KINDS = {AddresseeKind.DEPARTMENT: "department", AddresseeKind.DISTRICT: "district"}  # the search index of published (masked) text only
 _MERGE_RETRIES = 5
 
 
@@ -67,12 +69,16 @@ async def do_submit_letter(ctx: Context, data: LetterIn, *, acting_user: Princip
     creating a second one; that retry costs a tracking number, which leaves a harmless gap.
     """
     if data.addressee.kind is not AddresseeKind.MAYOR:
-        await get_department(ctx.store, data.addressee.code or "")
+        department = await get_department(ctx.store, data.addressee.code or "")
+        if department["kind"] != _ADDRESSEE_KINDS[data.addressee.kind]:
+            raise ValidationFailed("收信部门与信箱类型不符", details={"fields": [{
+                "field": "addressee.code", "message": "部门信箱须选择市直部门，区市信箱须选择区市"}]})
     attachments = await resolve_attachments(ctx, data.attachments, owner=acting_user, images_only=True)
     fields = {
         "tracking_no": await next_tracking_number(ctx.store, "XJ", ctx.clock.now()),
         "citizen_id": acting_user.user_id, "type": data.type.value, "title": data.title, "content": data.content,
         "addressee": data.addressee.model_dump(mode="json"), "attachments": attachments, "public": data.public,
+        "channel": "miniprogram",
         **(sealed_values(ctx.personal_data, CONTACT_PHONE, data.contact_phone) if data.contact_phone
            else {"contact_phone": None}),
         "writer_name": data.writer_name, "round": 1, "followers": [],

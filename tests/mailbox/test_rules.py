@@ -153,8 +153,25 @@ async def test_statistics(harness: Harness, center) -> None:
     assert [row["department"] for row in one.body["items"]] == ["qd-env"]
     bad = await center.get("/api/v1/mailbox/statistics", params={"from": today, "to": "2020-01-01"})
     assert bad.status == 400
+    # Every letter received counts, dispatched or not, with its breakdowns.
+    await write_letter(citizen, type="consult", title="尚未分办的一封咨询信")
+    whole = (await center.get("/api/v1/mailbox/statistics", params={"from": today, "to": today})).body
+    assert whole["overview"]["received"] == 4
+    assert {item["key"]: item["count"] for item in whole["breakdowns"]["type"]} == {"complain": 3, "consult": 1}
+    assert {item["key"]: item["count"] for item in whole["breakdowns"]["state"]} == {
+        "closed": 1, "handling": 1, "dispatched": 1, "submitted": 1}
+    assert whole["breakdowns"]["channel"] == [{"key": "miniprogram", "count": 4}]
+    assert whole["breakdowns"]["addressee"] == [{"key": "mayor", "count": 4}]
+    # A department sees its own figures only; the export is CSV with the department's name.
     clerk = await harness.staff("housing")
-    assert (await clerk.get("/api/v1/mailbox/statistics", params={"from": today, "to": today})).status == 403
+    own = await clerk.get("/api/v1/mailbox/statistics", params={"from": today, "to": today})
+    assert own.status == 200 and [row["department"] for row in own.body["items"]] == ["qd-housing"]
+    exported = await center.get("/api/v1/mailbox/statistics/export", params={"from": today, "to": today})
+    assert exported.status == 200 and exported.headers["Content-Type"].startswith("text/csv")
+    text = exported.body.decode("utf-8-sig") if isinstance(exported.body, bytes) else str(exported.body)
+    lines = text.strip().splitlines()
+    assert lines[0].startswith("department,department_name,received") and "市住房和城乡建设局" in text
+    assert lines[-1].startswith("合计,,4,")
 
 
 async def test_other_department_can_neither_see_nor_act(harness: Harness, center) -> None:

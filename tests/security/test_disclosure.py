@@ -48,7 +48,7 @@ async def test_nothing_is_public_until_the_centre_publishes_checked_text(harness
     assert published.status == 200 and published.body["state"] == "published"
     detail = (await harness.client.get(f"/mp/v1/public/letters/{letter_id}")).body
     assert detail["content"] == edited["content"] and detail["reply"]["text"] == edited["reply"]
-    assert detail["writer"] == "张*" and detail["department_name"] == "市住房和城乡建设局"
+    assert detail["writer"] == "张*" and detail["department"] == detail["reply"]["department"] == "市住房和城乡建设局"
     assert "contact_phone" not in detail and "citizen_id" not in detail
     history = (await center.get(f"/api/v1/letters/{letter_id}")).body["history"]
     assert history[-1]["action"] == "publish"
