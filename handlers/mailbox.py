@@ -21,6 +21,7 @@ from backend.mailbox.schemas import (
     MergeIn,
     OpinionIn,
     ReasonIn,
+    ReleaseIn,
     ReplyIn,
     ReturnIn,
     StaffLetterQuery,
@@ -162,6 +163,14 @@ class UnpublishHandler(StaffHandler):
                                                    expected_version=self.if_match_version())
 
 
+class ReleaseHandler(StaffHandler):
+    @endpoint(permission=CENTER, summary="放行被内容审核暂扣的信件、补充材料或评价", body=ReleaseIn,
+              response=LetterOut, errors=ACTION_ERRORS, tags=TAGS)
+    async def post(self, letter_id: str) -> dict[str, Any]:
+        return await use_cases.do_release_content(self.ctx, letter_id, self.body, acting_user=self.principal,
+                                                  expected_version=self.if_match_version())
+
+
 class ExtensionHandler(StaffHandler):
     @endpoint(permission=HANDLE, summary="申请延期", body=ExtensionIn, response=LetterOut,
               errors=ACTION_ERRORS, tags=TAGS)
@@ -206,6 +215,7 @@ ROUTES = [
     Route(rf"/api/v1/letters/{LETTER}/opinion", OpinionHandler),
     Route(rf"/api/v1/letters/{LETTER}/reply", ReplyHandler),
     Route(rf"/api/v1/letters/{LETTER}/review", ReviewHandler),
+    Route(rf"/api/v1/letters/{LETTER}/moderation/release", ReleaseHandler),
     Route(rf"/api/v1/letters/{LETTER}/extension", ExtensionHandler),
     Route(rf"/api/v1/letters/{LETTER}/extension/decision", ExtensionDecisionHandler),
     Route(rf"/api/v1/letters/{LETTER}/disclosure", DisclosureHandler),

@@ -46,3 +46,13 @@ class LetterNotPublic(Conflict):
 class MergeTargetClosed(Conflict):
     code = "merge_target_closed"
     message = "不能并入已办结、不予受理或已并单的信件"
+
+
+class ContentHeld(Conflict):
+    code = "content_held"
+    message = "信件内容待信箱中心审核，请先审核放行或不予受理"
+
+
+class NothingHeld(Conflict):
+    code = "nothing_held"
+    message = "该内容无需审核或已放行"

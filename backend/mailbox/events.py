@@ -27,3 +27,4 @@ class LetterEvent(StrEnum):
     PUBLISHED = "letter.published"
     UNPUBLISHED = "letter.unpublished"
     OVERDUE_WARNING = "letter.overdue_warning"
+    CONTENT_RELEASED = "letter.content_released"

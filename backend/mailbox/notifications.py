@@ -44,9 +44,9 @@ _REPLIED_TO_CITIZEN = _citizen("您的信件已答复", "您的信件《{title}�
 RULES = NotificationRules(
     subscribe_templates=(PROGRESS, REPLY),
     oa_templates=(OA_PROGRESS,),
-    silent=frozenset({E.DUPLICATE_ABSORBED, E.UNPUBLISHED}),
+    silent=frozenset({E.DUPLICATE_ABSORBED, E.UNPUBLISHED, E.CONTENT_RELEASED}),
     rules={
-        E.SUBMITTED: Rule(staff=_staff("新信件待分办", f"{{type_label}}信件{LETTER}待分办。")),
+        E.SUBMITTED: Rule(staff=_staff("新信件待分办", f"{{type_label}}信件{LETTER}待分办{{held_text}}。")),
         E.DISPATCHED: Rule(
             citizen=_citizen("您的信件已转交办理", "您的{type_label}信件《{title}》已转交相关部门办理。", "已转办",
                              tip="我们将尽快办理并答复您"),

@@ -47,7 +47,8 @@ CITIZEN_STATE = {LetterState.REPLY_REVIEW: LetterState.HANDLING, LetterState.RET
                  LetterState.DISPATCHED: LetterState.DISPATCHED}
 
 # The fields a list item needs: lists read only these (not contents and histories).
-SUMMARY_FIELDS = ["tracking_no", "type", "title", "state", "assignment", "created_at", "deadline", "round", "version"]
+SUMMARY_FIELDS = ["tracking_no", "type", "title", "state", "assignment", "created_at", "deadline", "round", "version",
+                  "moderation"]
 
 
 def _lead(doc: dict[str, Any]) -> str | None:
@@ -74,7 +75,22 @@ def letter_summary(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
         "state_label": STATE_LABELS[LetterState(doc["state"])], "lead_department": _lead(doc),
         "created_at": to_api(doc["created_at"]), "due_at": to_api(deadline.get("due_at")),
         "warning_level": warning_level(doc, now), "round": doc["round"], "version": doc["version"],
+        "held": _held(doc.get("moderation")),
     }
+
+
+def _held(record: dict[str, Any] | None) -> bool:
+    return bool(record) and record.get("state") == "held"  # type: ignore[union-attr]  # checked just before
+
+
+def _screened(item: dict[str, Any], text_field: str, *, reader_may_see_held: bool) -> dict[str, Any]:
+    """A citizen's text as staff see it: held by the content check, only the centre reads it."""
+    out = _times(item, "at") or {}
+    held = _held(item.get("moderation"))
+    out["held"] = held
+    if held and not reader_may_see_held:
+        out[text_field] = None
+    return out
 
 
 def _reply_out(reply: dict[str, Any] | None, *, masked: bool = False) -> dict[str, Any] | None:
@@ -92,7 +108,8 @@ def _history_for_citizen(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _ratings_out(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"level": r["level"], "label": RATING_LABELS[Rating(r["level"])], "comment": r.get("comment"),
-             "round": r.get("round"), "at": to_api(r["at"])} for r in doc.get("ratings", [])]
+             "round": r.get("round"), "at": r["at"], "moderation": r.get("moderation")}
+            for r in doc.get("ratings", [])]
 
 
 async def letter_for_citizen(ctx: Context, doc: dict[str, Any]) -> dict[str, Any]:
@@ -110,7 +127,9 @@ async def letter_for_citizen(ctx: Context, doc: dict[str, Any]) -> dict[str, Any
         "created_at": to_api(doc["created_at"]), "due_at": to_api(handling_due),
         "reply": _reply_out(doc.get("reply")) if approved else None,
         "info_request": _times(doc.get("info_request"), "at") if doc["state"] == LetterState.AWAITING_INFO else None,
-        "ratings": _ratings_out(doc),
+        "ratings": [{**{k: v for k, v in r.items() if k != "moderation"}, "at": to_api(r["at"])}
+                    for r in _ratings_out(doc)],
+        "held": _held(doc.get("moderation")),
         "can_rate": doc["state"] == LetterState.REPLIED,
         "rejection_reason": doc.get("rejection_reason"),
         "history": _history_for_citizen(doc),
@@ -141,6 +160,7 @@ async def letter_for_staff(ctx: Context, doc: dict[str, Any], *, viewer: Princip
     now = ctx.clock.now()
     staff_ids = [entry["by"] for entry in doc["history"] if entry.get("role") != Role.CITIZEN]
     names = await user_names(ctx.store, staff_ids)
+    center = Role.MAILBOX_CENTER in viewer.roles
     assignment = doc.get("assignment") or {}
     deadline = doc.get("deadline") or {}
     out = {
@@ -153,9 +173,11 @@ async def letter_for_staff(ctx: Context, doc: dict[str, Any], *, viewer: Princip
         "deadline": _times(deadline, "started_at", "due_at", "paused_at", "stopped_at") if deadline else None,
         "reply": _reply_out(doc.get("reply")), "reply_approved": bool((doc.get("reply") or {}).get("approved_at")),
         "info_request": _times(doc.get("info_request"), "at"),
-        "supplements": [_times(item, "at") for item in doc.get("supplements", [])],
+        "supplements": [_screened(item, "text", reader_may_see_held=center) for item in doc.get("supplements", [])],
         "extension": _times(doc.get("extension"), "requested_at", "decided_at"),
-        "returned": _times(doc.get("returned"), "at"), "ratings": _ratings_out(doc),
+        "returned": _times(doc.get("returned"), "at"),
+        "ratings": [_screened(item, "comment", reader_may_see_held=center) for item in _ratings_out(doc)],
+        "moderation": _times(doc.get("moderation"), "at", "released_at") if center else None,
         "duplicate_of": doc.get("duplicate_of"), "followers": len(doc.get("followers", [])),
         "disclosure_state": (doc.get("disclosure") or {}).get("state"),
         "todo": doc.get("todo", []),

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
+from backend.moderation import refuse_controls, strip_controls
 from backend.schemas import ApiModel, PageQuery, QueryModel, ResponseModel
 
-Title = Annotated[str, StringConstraints(min_length=4, max_length=60)]
-Content = Annotated[str, StringConstraints(min_length=10, max_length=5000)]
-Comment = Annotated[str, StringConstraints(min_length=2, max_length=2000)]
+# Short fields refuse control characters; long text has them stripped (backend/moderation).
+Title = Annotated[str, StringConstraints(min_length=4, max_length=60), AfterValidator(refuse_controls)]
+Content = Annotated[str, StringConstraints(min_length=10, max_length=5000), AfterValidator(strip_controls)]
+Comment = Annotated[str, StringConstraints(min_length=2, max_length=2000), AfterValidator(strip_controls)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=30), AfterValidator(refuse_controls)]
 ReplyText = Annotated[str, StringConstraints(min_length=10, max_length=10000)]
 Phone = Annotated[str, StringConstraints(pattern=r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")]
 UploadId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{20}$")]
@@ -72,7 +75,7 @@ class LetterIn(ApiModel):
     attachments: list[UploadId] = Field(default_factory=list, max_length=MAX_IMAGES)
     public: bool = False
     contact_phone: Phone | None = None
-    writer_name: Annotated[str, StringConstraints(min_length=1, max_length=30)] | None = None
+    writer_name: Name | None = None
 
 
 class SupplyInfoIn(ApiModel):
@@ -82,7 +85,7 @@ class SupplyInfoIn(ApiModel):
 
 class RatingIn(ApiModel):
     level: Rating
-    comment: Annotated[str, StringConstraints(max_length=500)] | None = None
+    comment: Annotated[str, StringConstraints(max_length=500), AfterValidator(strip_controls)] | None = None
 
 
 class DispatchIn(ApiModel):
@@ -118,6 +121,20 @@ class ReplyIn(ApiModel):
 class ExtensionIn(ApiModel):
     reason: Comment
     days: int = Field(ge=1, le=30)
+
+
+class ReleaseIn(ApiModel):
+    """The centre has read a held text and lets it through: the letter itself, one of its
+    supplements, or one of its ratings' comments (by index, as the staff view lists them)."""
+
+    part: Literal["letter", "supplement", "rating"]
+    index: int | None = Field(None, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def which(self) -> "ReleaseIn":
+        if (self.part == "letter") != (self.index is None):
+            raise ValueError("放行补充材料或评价时须指明序号，放行信件本身时不填")
+        return self
 
 
 class OpinionIn(ApiModel):

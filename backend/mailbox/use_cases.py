@@ -16,7 +16,7 @@ from backend.clock import to_storage
 from backend.context import Context
 from backend.errors import DuplicateKey, InvalidTransition, ValidationFailed, VersionConflict
 from backend.events import Recipient, new_event
-from backend.identity.queries import get_department
+from backend.identity.queries import USERS, get_department
 from backend.mailbox import queries
 from backend.mailbox.errors import (
     CannotMergeIntoItself,
@@ -24,6 +24,7 @@ from backend.mailbox.errors import (
     LetterNotFound,
     MergeTargetClosed,
     NoExtensionPending,
+    NothingHeld,
 )
 from backend.mailbox.events import LetterEvent
 from backend.mailbox.queries import access_letter_for_citizen, access_letter_for_staff
@@ -41,11 +42,13 @@ from backend.mailbox.schemas import (
     OpinionIn,
     RatingIn,
     ReasonIn,
+    ReleaseIn,
     ReplyIn,
     ReturnIn,
     SupplyInfoIn,
 )
 from backend.mailbox.workflow import CONTACT_PHONE, LETTER_WORKFLOW, LETTERS, LetterState
+from backend.moderation import screen
 from backend.personal_data import sealed_values
 from backend.tracking import next_tracking_number
 
@@ -84,8 +87,11 @@ async def do_submit_letter(ctx: Context, data: LetterIn, *, acting_user: Princip
         "writer_name": data.writer_name, "round": 1, "followers": [],
         "assignment": None, "stats": {},
     }
+    verdict = await screen(ctx, f"{data.title}\n{data.content}", openid=await _openid(ctx, acting_user))
+    fields["moderation"] = verdict.record(ctx.clock.stored())
     try:
-        doc = await create_case(ctx, LETTER_WORKFLOW, fields, actor=acting_user, case_id=letter_id)
+        doc = await create_case(ctx, LETTER_WORKFLOW, fields, actor=acting_user, case_id=letter_id,
+                                data={"held": verdict.held, "held_text": "（内容待审核）" if verdict.held else ""})
     except DuplicateKey:  # the same reserved id: stored by an earlier attempt of this request
         stored = await ctx.store.collection(LETTERS).find_one({"_id": letter_id})
         if stored is None or stored["citizen_id"] != acting_user.user_id:
@@ -101,7 +107,9 @@ async def do_supply_info(ctx: Context, letter_id: str, data: SupplyInfoIn, *, ac
     """The citizen answers the department's question; the paused clock moves on by the pause."""
     doc = await access_letter_for_citizen(ctx.store, acting_user, letter_id)
     attachments = await resolve_attachments(ctx, data.attachments, owner=acting_user, images_only=True)
-    supplement = {"at": ctx.clock.stored(), "text": data.text, "attachments": attachments}
+    verdict = await screen(ctx, data.text, openid=await _openid(ctx, acting_user))
+    supplement = {"at": ctx.clock.stored(), "text": data.text, "attachments": attachments,
+                  "moderation": verdict.record(ctx.clock.stored())}
     after = await _apply(ctx, doc, "supply_info", acting_user, comment=data.text,
                          changes={"$push": {"supplements": supplement}})
     return await queries.letter_for_citizen(ctx, after)
@@ -112,7 +120,9 @@ async def do_rate_letter(ctx: Context, letter_id: str, data: RatingIn, *, acting
     re-handling (二次办理) by whoever answered it; the second rating is final."""
     doc = await access_letter_for_citizen(ctx.store, acting_user, letter_id)
     now = ctx.clock.stored()
-    rating = {"level": data.level.value, "comment": data.comment, "at": now, "round": doc["round"]}
+    verdict = await screen(ctx, data.comment, openid=await _openid(ctx, acting_user)) if data.comment else None
+    rating = {"level": data.level.value, "comment": data.comment, "at": now, "round": doc["round"],
+              "moderation": verdict.record(now) if verdict else None}
     labels = {"rating": data.level.value, "rating_label": RATING_LABELS[data.level]}
     if data.level in BAD_RATINGS and doc["round"] == 1:
         changes: dict[str, Any] = {"$set": {"round": 2, "stats.reopened": 1, "reopened_at": now},
@@ -319,6 +329,38 @@ async def do_request_extension(ctx: Context, letter_id: str, data: ExtensionIn, 
                          expected_version=expected_version, changes={"$set": {"extension": extension}},
                          history={"days": data.days}, data={"days": data.days})
     return await queries.letter_for_staff(ctx, after, viewer=acting_user)
+
+
+async def do_release_content(ctx: Context, letter_id: str, data: ReleaseIn, *, acting_user: Principal,
+                             expected_version: int | None) -> dict[str, Any]:
+    """The centre has read a text the content check held and lets it through (a text it will not
+    let through is answered by rejecting the letter, which keeps it from everyone)."""
+    doc = await access_letter_for_staff(ctx.store, acting_user, letter_id)
+    now = ctx.clock.stored()
+    released = {"state": "released", "released_by": acting_user.user_id, "released_at": now}
+    if data.part == "letter":
+        record = doc.get("moderation")
+        changes = {"moderation": {**(record or {}), **released}}
+    else:
+        # The whole list is written again (under the compare-and-set): the store updates no element by index.
+        field = "supplements" if data.part == "supplement" else "ratings"
+        items = [dict(item) for item in doc.get(field, [])]
+        index = data.index if data.index is not None else -1  # ReleaseIn requires it for these parts
+        record = items[index].get("moderation") if 0 <= index < len(items) else None
+        if record is not None:
+            items[index] = {**items[index], "moderation": {**record, **released}}
+        changes = {field: items}
+    if not record or record.get("state") != "held":
+        raise NothingHeld()
+    after = await _apply(ctx, doc, "release", acting_user, expected_version=expected_version,
+                         changes={"$set": changes}, history={"part": data.part, "index": data.index})
+    return await queries.letter_for_staff(ctx, after, viewer=acting_user)
+
+
+async def _openid(ctx: Context, citizen: Principal) -> str | None:
+    """The writer's mini-program openid, which WeChat's content check is asked about."""
+    user = await ctx.store.collection(USERS).find_one({"_id": citizen.user_id}, projection=["openid"])
+    return (user or {}).get("openid")
 
 
 # --- public disclosure ---------------------------------------------------------------------

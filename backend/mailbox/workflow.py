@@ -35,7 +35,7 @@ from backend.cases.workflow import (
     transition,
 )
 from backend.config import Settings
-from backend.mailbox.errors import LetterNotPublic, NotCoDepartment, NotLeadDepartment, NotTheWriter
+from backend.mailbox.errors import ContentHeld, LetterNotPublic, NotCoDepartment, NotLeadDepartment, NotTheWriter
 from backend.mailbox.events import LetterEvent as E
 from backend.mailbox.schemas import LETTER_TYPE_LABELS, LetterType
 from backend.personal_data import SealedField
@@ -88,6 +88,14 @@ async def _consented(given: GuardInput) -> Verdict:
 
 PUBLIC_CONSENT = Guard("writer agreed to publication", _consented, LetterNotPublic)
 
+
+async def _not_held(given: GuardInput) -> Verdict:
+    return Verdict((given.doc.get("moderation") or {}).get("state") != "held")
+
+
+# A letter held by the content check goes nowhere until the centre has read and released it.
+NOT_HELD = Guard("content released", _not_held, ContentHeld)
+
 # --- clocks -------------------------------------------------------------------------------
 
 
@@ -132,10 +140,11 @@ LETTER_WORKFLOW = Workflow(
                     deadline=start(DISPATCH_CLOCK.name)),
     transitions=[
         # the mailbox centre
-        transition("dispatch", {S.SUBMITTED, S.RETURNED}, S.DISPATCHED, roles=CENTER,
+        transition("dispatch", {S.SUBMITTED, S.RETURNED}, S.DISPATCHED, roles=CENTER, guard=NOT_HELD,
                    deadline=start(HANDLING_CLOCK.name), event=E.DISPATCHED, notify=LEAD_AND_CO | WRITER),
-        transition("answer", {S.SUBMITTED, S.RETURNED}, S.REPLIED, roles=CENTER, deadline=STOP,
+        transition("answer", {S.SUBMITTED, S.RETURNED}, S.REPLIED, roles=CENTER, guard=NOT_HELD, deadline=STOP,
                    event=E.REPLIED, notify=WRITER),
+        transition("release", set(LetterState), STAY, roles=CENTER, event=E.CONTENT_RELEASED),
         transition("reject", {S.SUBMITTED, S.RETURNED}, S.REJECTED, roles=CENTER, deadline=STOP,
                    event=E.REJECTED, notify=WRITER),
         transition("merge", {S.SUBMITTED, S.RETURNED}, S.MERGED, roles=CENTER, deadline=STOP,

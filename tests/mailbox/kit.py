@@ -25,5 +25,6 @@ KIT = Kit(make=make, foreign="env", object_params=frozenset({"letter_id"}), bodi
     "ReasonIn": {"reason": "内容无法核实"},
     "MergeIn": {"original_id": UNKNOWN_ID},
     "OpinionIn": {"text": "同意主办部门意见"},
+    "ReleaseIn": {"part": "letter"},
     "DisclosureIn": {"title": "小区夜间施工噪音", "content": "内容", "reply": "答复"},
 })
