@@ -89,9 +89,12 @@ async def create_demo_data(ctx: "Context") -> None:
     from backend.demo_cast import DemoCast  # noqa: PLC0415 - module demos import the use cases
     from backend.mailbox.demo import create_demo_letters  # noqa: PLC0415
     from backend.office.documents.demo import create_demo_documents  # noqa: PLC0415
+    from backend.office.notices.demo import create_demo_notices  # noqa: PLC0415
     from backend.office.tasks.demo import create_demo_tasks  # noqa: PLC0415
 
     cast = DemoCast(ctx)
     await create_demo_letters(ctx, cast)
     await create_demo_documents(ctx, cast)
-    await create_demo_tasks(ctx, [{"username": username} for username, *_rest in ACCOUNTS])
+    accounts = [{"username": username} for username, *_rest in ACCOUNTS]
+    await create_demo_notices(ctx, accounts)
+    await create_demo_tasks(ctx, accounts)

@@ -46,6 +46,7 @@ def build_openapi(routes: Iterable[Route], *, title: str, version: str) -> dict[
                 for name in route.path_params]
             if spec.query is not None:
                 query_schema = spec.query.model_json_schema(ref_template=_REF)
+                schemas.update(query_schema.pop("$defs", {}))  # an enum of a query parameter is referenced
                 for name, prop in query_schema.get("properties", {}).items():
                     parameters.append({"name": name, "in": "query",
                                        "required": name in query_schema.get("required", []), "schema": prop})
