@@ -29,6 +29,7 @@ from backend.mailbox.events import LetterEvent
 from backend.mailbox.queries import access_letter_for_citizen, access_letter_for_staff
 from backend.mailbox.schemas import (
     BAD_RATINGS,
+    LETTER_FILE_TYPES,
     RATING_LABELS,
     AddresseeKind,
     DecisionIn,
@@ -68,7 +69,7 @@ async def do_submit_letter(ctx: Context, data: LetterIn, *, acting_user: Princip
     """
     if data.addressee.kind is not AddresseeKind.MAYOR:
         await get_department(ctx.store, data.addressee.code or "")
-    attachments = await resolve_attachments(ctx, data.attachments, owner=acting_user, images_only=True)
+    attachments = await resolve_attachments(ctx, data.attachments, owner=acting_user, accept=LETTER_FILE_TYPES)
     fields = {
         "tracking_no": await next_tracking_number(ctx.store, "XJ", ctx.clock.now()),
         "citizen_id": acting_user.user_id, "type": data.type.value, "title": data.title, "content": data.content,
@@ -94,7 +95,7 @@ async def do_submit_letter(ctx: Context, data: LetterIn, *, acting_user: Princip
 async def do_supply_info(ctx: Context, letter_id: str, data: SupplyInfoIn, *, acting_user: Principal) -> dict[str, Any]:
     """The citizen answers the department's question; the paused clock moves on by the pause."""
     doc = await access_letter_for_citizen(ctx.store, acting_user, letter_id)
-    attachments = await resolve_attachments(ctx, data.attachments, owner=acting_user, images_only=True)
+    attachments = await resolve_attachments(ctx, data.attachments, owner=acting_user, accept=LETTER_FILE_TYPES)
     supplement = {"at": ctx.clock.stored(), "text": data.text, "attachments": attachments}
     after = await _apply(ctx, doc, "supply_info", acting_user, comment=data.text,
                          changes={"$push": {"supplements": supplement}})
