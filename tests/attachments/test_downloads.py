@@ -124,4 +124,6 @@ async def test_openapi_documents_uploads_and_downloads(harness: Harness) -> None
     assert "Content-Range" in download["responses"]["416"]["headers"]
     names = {(p["in"], p["name"]) for p in download["parameters"]}
     assert {("path", "letter_id"), ("path", "file_id"), ("query", "thumbnail"), ("header", "Range")} <= names
-    assert "206" in paths["/api/v1/letters/{letter_id}/files/{file_id}"]["get"]["responses"]
+    for path in ("/api/v1/letters/{letter_id}/files/{file_id}", "/api/v1/office/documents/{document_id}/files/{file_id}",
+                 "/api/v1/office/incoming/{incoming_id}/files/{file_id}", "/api/v1/office/tasks/{task_id}/files/{file_id}"):
+        assert "206" in paths[path]["get"]["responses"], path
