@@ -39,12 +39,14 @@ def all_routes() -> list[Route]:
     return [*OPS_ROUTES, *STAFF_ROUTES, *CITIZEN_ROUTES]
 
 
-def openapi_document() -> dict[str, Any]:
-    return build_openapi(all_routes(), title="Yizhantong 一站通 API", version=__version__)
+def openapi_document(settings: Settings | None = None) -> dict[str, Any]:
+    """The API's OpenAPI document; upload types from ``settings`` (the defaults without)."""
+    return build_openapi(all_routes(), title="Yizhantong 一站通 API", version=__version__,
+                         upload_types=(settings or Settings()).upload_types)
 
 
 def make_app(ctx: AppContext) -> tornado.web.Application:
-    document = orjson.dumps(openapi_document())
+    document = orjson.dumps(openapi_document(ctx.settings))
     handlers: list[Any] = []
     for route in all_routes():
         kwargs: dict[str, Any] = {"ctx": ctx, "route": route.openapi_path}

@@ -26,6 +26,12 @@ class ServiceError(Exception):
         self.details = details or {}
         super().__init__(self.message)
 
+    def response_headers(self) -> dict[str, str]:
+        """Headers the error response carries besides its body. Override to add some; the
+        default gives ``Retry-After`` when the error sets ``retry_after`` (seconds)."""
+        retry_after = getattr(self, "retry_after", None)
+        return {"Retry-After": str(retry_after)} if retry_after else {}
+
 
 class ValidationFailed(ServiceError):
     code = "validation_failed"
@@ -91,6 +97,27 @@ class PayloadTooLarge(ServiceError):
     code = "payload_too_large"
     http_status = 413
     message = "提交的内容过大"
+
+
+class UnsupportedMediaType(ServiceError):
+    code = "unsupported_media_type"
+    http_status = 415
+    message = "不支持该文件类型"
+
+
+class RangeNotSatisfiable(ServiceError):
+    """A ``Range`` that starts beyond the end of the file: 416 with ``Content-Range: bytes */size``."""
+
+    code = "range_not_satisfiable"
+    http_status = 416
+    message = "请求的范围超出文件大小"
+
+    def __init__(self, size: int) -> None:
+        super().__init__(details={"size": size})
+        self.size = size
+
+    def response_headers(self) -> dict[str, str]:
+        return {**super().response_headers(), "Content-Range": f"bytes */{self.size}"}
 
 
 class Unprocessable(ServiceError):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend.http.endpoint import endpoint
-from backend.http.routes import ID, Route
+from backend.http.routes import FILE_ID, ID, Route
 from backend.mailbox import queries, statistics, use_cases
 from backend.mailbox.permissions import MailboxPermission
 from backend.mailbox.schemas import (
@@ -52,6 +52,14 @@ class LetterHandler(StaffHandler):
     async def get(self, letter_id: str) -> dict[str, Any]:
         doc = await queries.access_letter_for_staff(self.ctx.store, self.principal, letter_id)
         return await queries.letter_for_staff(self.ctx, doc, viewer=self.principal)
+
+
+class LetterFileHandler(StaffHandler):
+    @endpoint(permission=MailboxPermission.STAFF_LETTER_READ,
+              summary="下载信件的文件：来信附件、补充材料、答复附件（?thumbnail=1：图片缩略图）", download=True, tags=TAGS)
+    async def get(self, letter_id: str, file_id: str) -> dict[str, Any]:
+        doc = await queries.access_letter_for_staff(self.ctx.store, self.principal, letter_id)
+        return queries.letter_file_for_staff(doc, file_id)
 
 
 class DispatchHandler(StaffHandler):
@@ -205,6 +213,7 @@ LETTER = ID.format("letter_id")
 ROUTES = [
     Route(r"/api/v1/letters", LettersHandler),
     Route(rf"/api/v1/letters/{LETTER}", LetterHandler),
+    Route(rf"/api/v1/letters/{LETTER}/files/{FILE_ID}", LetterFileHandler),
     Route(rf"/api/v1/letters/{LETTER}/dispatch", DispatchHandler),
     Route(rf"/api/v1/letters/{LETTER}/answer", AnswerHandler),
     Route(rf"/api/v1/letters/{LETTER}/reject", RejectHandler),

@@ -6,7 +6,7 @@ from typing import Any
 
 from backend.auth.permissions import Permission
 from backend.http.endpoint import endpoint
-from backend.http.routes import ID, Route
+from backend.http.routes import FILE_ID, ID, Route
 from backend.mailbox import queries, use_cases
 from backend.mailbox.permissions import MailboxPermission
 from backend.mailbox.schemas import (
@@ -47,6 +47,15 @@ class LetterHandler(CitizenHandler):
         return await queries.letter_for_citizen(self.ctx, doc)
 
 
+class LetterFileHandler(CitizenHandler):
+    @endpoint(permission=MailboxPermission.CITIZEN_LETTER_READ,
+              summary="下载我的信件的文件：本人附件、补充材料、已答复的答复附件（?thumbnail=1：图片缩略图）",
+              download=True, tags=TAGS)
+    async def get(self, letter_id: str, file_id: str) -> dict[str, Any]:
+        doc = await queries.access_letter_for_citizen(self.ctx.store, self.principal, letter_id)
+        return queries.letter_file_for_citizen(doc, file_id)
+
+
 class SupplyInfoHandler(CitizenHandler):
     @endpoint(permission=MailboxPermission.CITIZEN_LETTER_WRITE, summary="补充材料", body=SupplyInfoIn, response=LetterOut,
               errors=(404, 409), tags=TAGS)
@@ -80,6 +89,7 @@ LETTER = ID.format("letter_id")
 ROUTES = [
     Route(r"/mp/v1/letters", LettersHandler),
     Route(rf"/mp/v1/letters/{LETTER}", LetterHandler),
+    Route(rf"/mp/v1/letters/{LETTER}/files/{FILE_ID}", LetterFileHandler),
     Route(rf"/mp/v1/letters/{LETTER}/info", SupplyInfoHandler),
     Route(rf"/mp/v1/letters/{LETTER}/rating", RatingHandler),
     Route(r"/mp/v1/public/letters", PublicLettersHandler),

@@ -40,8 +40,9 @@ def clean_filename(filename: str) -> str:
     return name or "file"
 
 
-def _checked_type(head: bytes, size: int, *, content_type: str, settings: Settings) -> str:
-    """The declared type, once size, type and magic bytes are acceptable."""
+def _checked_type(head: bytes, size: int, *, content_type: str, settings: Settings, derived: bool = False) -> str:
+    """The declared type, once size, type and magic bytes are acceptable. A ``derived`` file
+    (made by the server, e.g. a thumbnail) may be of any type recognised by its magic bytes."""
     declared = content_type.split(";", 1)[0].strip().lower()
     if size == 0:
         raise ValidationFailed("文件内容为空", details={"field": "file"})
@@ -49,7 +50,7 @@ def _checked_type(head: bytes, size: int, *, content_type: str, settings: Settin
         limit_mb = settings.max_upload_bytes / (1024 * 1024)
         raise PayloadTooLarge(f"文件大小不能超过 {limit_mb:g} MB",
                               details={"field": "file", "max_bytes": settings.max_upload_bytes})
-    if declared not in settings.upload_types:
+    if declared not in (_SIGNATURES if derived else settings.upload_types):
         raise ValidationFailed("不支持的文件类型", details={"field": "file", "content_type": declared,
                                                      "allowed": list(settings.upload_types)})
     signature = _SIGNATURES.get(declared)
@@ -58,10 +59,12 @@ def _checked_type(head: bytes, size: int, *, content_type: str, settings: Settin
     return declared
 
 
-def check_upload(data: bytes, *, content_type: str, filename: str, settings: Settings) -> FileRef:
+def check_upload(data: bytes, *, content_type: str, filename: str, settings: Settings,
+                 derived: bool = False) -> FileRef:
     """Validate an upload held in memory and describe it. CPU-bound for large files (sha256):
     run it in an executor."""
-    declared = _checked_type(data[:HEAD_BYTES], len(data), content_type=content_type, settings=settings)
+    declared = _checked_type(data[:HEAD_BYTES], len(data), content_type=content_type, settings=settings,
+                             derived=derived)
     return FileRef(id=hashlib.sha256(data).hexdigest(), size=len(data), content_type=declared,
                    filename=clean_filename(filename))
 

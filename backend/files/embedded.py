@@ -15,12 +15,13 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import AsyncIterator
 
 from backend.config import Settings
 from backend.datadir import private_dir
 from backend.errors import NotFound
 from backend.files.checks import check_incoming, check_upload, is_file_id
-from backend.files.interfaces import FileRef, IncomingFile
+from backend.files.interfaces import READ_CHUNK_BYTES, FileRef, IncomingFile
 
 
 class EmbeddedFileStore:
@@ -31,15 +32,17 @@ class EmbeddedFileStore:
     def _path(self, file_id: str) -> Path:
         return self.root / file_id[:2] / file_id[2:]
 
-    async def put(self, data: bytes, *, content_type: str, filename: str) -> FileRef:
-        return await asyncio.get_running_loop().run_in_executor(None, self._put, data, content_type, filename)
+    async def put(self, data: bytes, *, content_type: str, filename: str, derived: bool = False) -> FileRef:
+        return await asyncio.get_running_loop().run_in_executor(None, self._put, data, content_type, filename,
+                                                                derived)
 
     async def put_file(self, incoming: IncomingFile, *, content_type: str, filename: str) -> FileRef:
         return await asyncio.get_running_loop().run_in_executor(
             None, self._put_file, incoming, content_type, filename)
 
-    def _put(self, data: bytes, content_type: str, filename: str) -> FileRef:
-        ref = check_upload(data, content_type=content_type, filename=filename, settings=self._settings)
+    def _put(self, data: bytes, content_type: str, filename: str, derived: bool) -> FileRef:
+        ref = check_upload(data, content_type=content_type, filename=filename, settings=self._settings,
+                           derived=derived)
         path = self._path(ref["id"])
         if path.exists():
             return ref
@@ -82,6 +85,27 @@ class EmbeddedFileStore:
             return await asyncio.get_running_loop().run_in_executor(None, self._path(file_id).read_bytes)
         except FileNotFoundError:
             raise NotFound("文件不存在") from None
+
+    async def read_range(self, file_id: str, start: int, end: int) -> AsyncIterator[bytes]:
+        """Positioned reads (``os.pread``) of one open file, each in the executor."""
+        if not is_file_id(file_id):
+            raise NotFound("文件不存在")
+        loop = asyncio.get_running_loop()
+        try:
+            fd = await loop.run_in_executor(None, os.open, self._path(file_id), os.O_RDONLY)
+        except FileNotFoundError:
+            raise NotFound("文件不存在") from None
+        try:
+            position = start
+            while position < end:
+                chunk = await loop.run_in_executor(None, os.pread, fd, min(READ_CHUNK_BYTES, end - position),
+                                                   position)
+                if not chunk:  # shorter than asked: a content-addressed file never changes, so never here
+                    return
+                position += len(chunk)
+                yield chunk
+        finally:
+            os.close(fd)
 
     async def exists(self, file_id: str) -> bool:
         if not is_file_id(file_id):

@@ -9,14 +9,14 @@ a copy, and reads take the newest — harmless, and simpler than a lock.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, AsyncIterator
 
 from gridfs.errors import NoFile
 
 from backend.config import Settings
 from backend.errors import NotFound
 from backend.files.checks import check_incoming, check_upload, is_file_id
-from backend.files.interfaces import FileRef, IncomingFile
+from backend.files.interfaces import READ_CHUNK_BYTES, FileRef, IncomingFile
 
 
 class GridFSFileStore:
@@ -26,9 +26,10 @@ class GridFSFileStore:
         self._files = files
         self._settings = settings
 
-    async def put(self, data: bytes, *, content_type: str, filename: str) -> FileRef:
+    async def put(self, data: bytes, *, content_type: str, filename: str, derived: bool = False) -> FileRef:
         ref = await asyncio.get_running_loop().run_in_executor(
-            None, lambda: check_upload(data, content_type=content_type, filename=filename, settings=self._settings))
+            None, lambda: check_upload(data, content_type=content_type, filename=filename, settings=self._settings,
+                                       derived=derived))
         if not await self.exists(ref["id"]):
             await self._bucket.upload_from_stream(
                 ref["id"], data, metadata={"content_type": ref["content_type"], "filename": ref["filename"]})
@@ -55,6 +56,27 @@ class GridFSFileStore:
         except NoFile:
             raise NotFound("文件不存在") from None
         return await stream.read()
+
+    async def read_range(self, file_id: str, start: int, end: int) -> AsyncIterator[bytes]:
+        """The download stream seeks to ``start`` (GridFS then fetches only the chunks from there)."""
+        if not is_file_id(file_id):
+            raise NotFound("文件不存在")
+        try:
+            stream = await self._bucket.open_download_stream_by_name(file_id)
+        except NoFile:
+            raise NotFound("文件不存在") from None
+        try:
+            if start:
+                await stream.seek(start)
+            remaining = end - start
+            while remaining > 0:
+                chunk = await stream.read(min(READ_CHUNK_BYTES, remaining))
+                if not chunk:
+                    return
+                remaining -= len(chunk)
+                yield chunk
+        finally:
+            await stream.close()
 
     async def exists(self, file_id: str) -> bool:
         if not is_file_id(file_id):

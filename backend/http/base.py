@@ -8,7 +8,8 @@ before a byte of the body is read. ``data_received`` then takes the body in (JSO
 to its limit, an upload into a temporary file: ``backend/http/bodies.py``), and once it is
 complete ``body_received`` parses it and claims the Idempotency-Key, just before the declared
 method runs. ``write_error`` renders the one error envelope; ``on_finish`` records the access
-log and metrics. Handler methods are declared with ``@endpoint`` and return their response object.
+log and metrics. Handler methods are declared with ``@endpoint`` and return their response object
+(for a ``download`` endpoint, the attachment record whose file ``send_file`` streams).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from backend.auth.tokens import Principal
 from backend.errors import Forbidden, ServiceError, Unauthenticated, Unavailable, ValidationFailed
 from backend.files.interfaces import IncomingFile
 from backend.http.bodies import FileSink, JsonSink, too_large
+from backend.http.downloads import send_file
 from backend.http.endpoint import HTTP_METHODS, EndpointSpec, spec_of
 from backend.http.idempotency import Claim
 from backend.http.validation import parse_body, parse_query
@@ -227,6 +229,9 @@ class JsonHandler(tornado.web.RequestHandler):
     async def respond(self, result: Any, status: int) -> None:
         if self._finished:
             return
+        if self.spec is not None and self.spec.download:
+            await send_file(self, result)
+            return
         if result is None:
             self.set_status(204 if status == 200 else status)
             payload = b""
@@ -250,8 +255,8 @@ class JsonHandler(tornado.web.RequestHandler):
             self.set_status(exc.http_status)
             if isinstance(exc, Unauthenticated):
                 self.set_header("WWW-Authenticate", 'Bearer realm="yizhantong"')
-            if getattr(exc, "retry_after", None):
-                self.set_header("Retry-After", str(exc.retry_after))
+            for name, value in exc.response_headers().items():
+                self.set_header(name, value)
             self._error_code = exc.code
             self.finish(error_body(exc.code, exc.message, exc.details))
             return

@@ -14,6 +14,7 @@ from typing import Any, Awaitable, Callable
 from pydantic import BaseModel
 
 from backend.auth.permissions import Permission
+from backend.http.downloads import DownloadQuery
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class EndpointSpec:
     status: int = 200
     idempotent: bool = False  # a create: honours Idempotency-Key
     upload: bool = False  # the body is a file (raw bytes, up to max_upload_bytes), not JSON
+    download: bool = False  # the method returns an attachment record; its file is the response
     media_type: str = "application/json"  # of the success response
     errors: tuple[int, ...] = ()
     tags: tuple[str, ...] = ()
@@ -37,14 +39,22 @@ Method = Callable[..., Awaitable[Any]]
 
 def endpoint(*, permission: Permission, summary: str, body: type[BaseModel] | None = None,
              query: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
-             status: int = 200, idempotent: bool = False, upload: bool = False, errors: tuple[int, ...] = (),
-             tags: tuple[str, ...] = (), media_type: str = "application/json") -> Callable[[Method], Method]:
+             status: int = 200, idempotent: bool = False, upload: bool = False, download: bool = False,
+             errors: tuple[int, ...] = (), tags: tuple[str, ...] = (),
+             media_type: str = "application/json") -> Callable[[Method], Method]:
     """Declare a handler method. The method returns the response object (a dict, or None for
     204); the base handler parses the (by then complete) body first, then writes the result,
-    sets the ETag from ``version`` and completes idempotency."""
+    sets the ETag from ``version`` and completes idempotency.
+
+    ``download=True``: the method returns the attachment record of a file the caller may see,
+    and the response is that file (``backend/http/downloads.py``: ranges, ``?thumbnail=1``)."""
+    if download:
+        query = query or DownloadQuery
+        media_type = "application/octet-stream"
+        errors = tuple(sorted({*errors, 404, 415, 416}))
     spec = EndpointSpec(permission=permission, summary=summary, body=body, query=query, response=response,
-                        status=status, idempotent=idempotent, upload=upload, errors=errors, tags=tags,
-                        media_type=media_type)
+                        status=status, idempotent=idempotent, upload=upload, download=download, errors=errors,
+                        tags=tags, media_type=media_type)
 
     def decorate(method: Method) -> Method:
         @functools.wraps(method)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from pydantic import BaseModel
 
+from backend.attachments.thumbnails import THUMBNAIL_TYPE
 from backend.auth.permissions import Permission
+from backend.config import Settings
+from backend.http.downloads import FALLBACK_TYPE
 from backend.http.endpoint import HTTP_METHODS, spec_of
 from backend.http.routes import Route
 
@@ -21,11 +24,42 @@ _ERROR_SCHEMA = {
     }},
 }
 
-_STATUS_TEXT = {200: "成功", 201: "已创建", 204: "无内容", 400: "请求无效", 401: "未登录", 403: "无权限",
-                404: "不存在", 409: "冲突", 413: "内容过大", 422: "无法处理", 429: "过于频繁", 503: "暂不可用"}
+_STATUS_TEXT = {200: "成功", 201: "已创建", 204: "无内容", 206: "部分内容", 304: "未修改", 400: "请求无效",
+                401: "未登录", 403: "无权限", 404: "不存在", 409: "冲突", 413: "内容过大", 415: "不支持的类型",
+                416: "范围无效", 422: "无法处理", 429: "过于频繁", 503: "暂不可用"}
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_TEXT = {"type": "string"}
+_FILE_HEADERS = {
+    "Content-Disposition": {"required": True, "schema": _TEXT,
+                            "description": "attachment; filename=\"ASCII 名\"; filename*=UTF-8''<原文件名>"},
+    "ETag": {"required": True, "schema": _TEXT, "description": "文件 id（内容的 sha256）"},
+    "Cache-Control": {"required": True, "schema": _TEXT, "description": "private, max-age=300"},
+    "Accept-Ranges": {"required": True, "schema": {"type": "string", "enum": ["bytes"]}},
+}
+_DOWNLOAD_PARAMETERS = [
+    {"name": "Range", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 100},
+     "description": "一个范围：bytes=a-b、bytes=a-、bytes=-n（多个范围时返回整个文件）"},
+    {"name": "If-Range", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 100}},
+    {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 200}},
+]
 
 
-def build_openapi(routes: Iterable[Route], *, title: str, version: str) -> dict[str, Any]:
+def _download_responses(file_types: Sequence[str]) -> dict[str, Any]:
+    """200 (the file), 206 (one range), 304 (If-None-Match): the bytes of the stored type."""
+    content = {media_type: _BINARY for media_type in file_types}
+    ranged = {**_FILE_HEADERS, "Content-Range": {"required": True, "schema": _TEXT,
+                                                 "description": "bytes a-b/size"}}
+    return {"200": {"description": "文件内容（?thumbnail=1：图片的 JPEG 缩略图）", "headers": _FILE_HEADERS,
+                    "content": content},
+            "206": {"description": "所请求范围的内容", "headers": ranged, "content": content},
+            "304": {"description": "未修改（If-None-Match 与 ETag 相同）"}}
+
+
+def build_openapi(routes: Iterable[Route], *, title: str, version: str,
+                  upload_types: Sequence[str] = Settings.upload_types) -> dict[str, Any]:
+    """``upload_types`` (``settings.upload_types``) are the request types of uploads and, with
+    the thumbnails' JPEG, the response types of downloads."""
+    file_types = sorted({*upload_types, THUMBNAIL_TYPE, FALLBACK_TYPE})
     schemas: dict[str, Any] = {"Error": _ERROR_SCHEMA}
     paths: dict[str, Any] = {}
 
@@ -52,12 +86,16 @@ def build_openapi(routes: Iterable[Route], *, title: str, version: str) -> dict[
                                        "required": name in query_schema.get("required", []), "schema": prop})
             responses: dict[str, Any] = {}
             success: dict[str, Any] = {"description": _STATUS_TEXT.get(spec.status, "成功")}
-            if spec.status != 204 and spec.media_type == "application/json":
+            if spec.download:
+                responses.update(_download_responses(file_types))
+                parameters.extend(_DOWNLOAD_PARAMETERS)
+            elif spec.status != 204 and spec.media_type == "application/json":
                 success["content"] = {"application/json": {
                     "schema": ref(spec.response, "serialization") if spec.response else {"type": "object"}}}
             elif spec.status != 204:
                 success["content"] = {spec.media_type: {"schema": {"type": "string"}}}
-            responses[str(spec.status)] = success
+            if not spec.download:
+                responses[str(spec.status)] = success
             error_statuses = {400, 413, *spec.errors}
             if route.path_params:
                 error_statuses.add(404)
@@ -68,6 +106,9 @@ def build_openapi(routes: Iterable[Route], *, title: str, version: str) -> dict[
             for status in sorted(error_statuses):
                 responses[str(status)] = {"description": _STATUS_TEXT.get(status, "错误"), "content": {
                     "application/json": {"schema": {"$ref": _REF.format(model="Error")}}}}
+            if spec.download:
+                responses["416"]["headers"] = {"Content-Range": {"required": True, "schema": _TEXT,
+                                                                 "description": "bytes */size"}}
             operation: dict[str, Any] = {
                 "operationId": f"{route.handler.__module__.replace('.', '_')}_{route.handler.__name__}_{method}", "summary": spec.summary,
                 "tags": list(spec.tags), "parameters": parameters, "responses": responses,
@@ -79,8 +120,9 @@ def build_openapi(routes: Iterable[Route], *, title: str, version: str) -> dict[
                 parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
                                    "schema": {"type": "string", "maxLength": 255}})
             if spec.upload:
-                operation["requestBody"] = {"required": True, "content": {
-                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+                operation["requestBody"] = {
+                    "required": True, "description": "文件本身；Content-Type 为其类型（只接受以下类型）",
+                    "content": {media_type: _BINARY for media_type in upload_types}}
                 parameters.append({"name": "filename", "in": "query", "required": False,
                                    "schema": {"type": "string", "maxLength": 100}})
             if spec.body is not None:

@@ -35,6 +35,7 @@ class Route:
 
 
 ID = r"(?P<{}>[0-9a-f]{{20}})"
+FILE_ID = r"(?P<file_id>[0-9a-f]{64})"  # a stored file: the sha256 of its bytes
 CODE = r"(?P<{}>[A-Za-z0-9_\-]{{1,32}})"
 
 

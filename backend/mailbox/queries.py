@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from backend.attachments.queries import cover_thumbnail_url, held_file, with_links
 from backend.auth.permissions import Role
 from backend.auth.tokens import Principal
 from backend.cases.assignment import units
@@ -48,7 +49,11 @@ CITIZEN_STATE = {LetterState.REPLY_REVIEW: LetterState.HANDLING, LetterState.RET
 
 # The fields a list item needs: lists read only these (not contents and histories).
 SUMMARY_FIELDS = ["tracking_no", "type", "title", "state", "assignment", "created_at", "deadline", "round", "version",
-                  "moderation"]
+                  "moderation", "attachments"]
+# Where each audience downloads a letter's files (the routes of miniprogram_api/mailbox.py and
+# handlers/mailbox.py): the links in its views point there.
+CITIZEN_FILES = "/mp/v1/letters/{letter_id}/files"
+STAFF_FILES = "/api/v1/letters/{letter_id}/files"
 
 
 def _lead(doc: dict[str, Any]) -> str | None:
@@ -67,7 +72,13 @@ def warning_level(doc: dict[str, Any], now: datetime) -> str | None:
     return display_level(deadline, LETTER_WORKFLOW.policy((deadline or {}).get("policy")), now)
 
 
-def letter_summary(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
+def _files(doc: dict[str, Any], files: str) -> str:
+    return files.format(letter_id=doc["_id"])
+
+
+def letter_summary(doc: dict[str, Any], now: datetime, *, files: str) -> dict[str, Any]:
+    """A list item; ``thumbnail_url`` is the first image attachment's, under ``files`` (the
+    audience's ``CITIZEN_FILES`` or ``STAFF_FILES``)."""
     deadline = doc.get("deadline") or {}
     return {
         "id": doc["_id"], "tracking_no": doc["tracking_no"], "type": doc["type"],
@@ -76,6 +87,7 @@ def letter_summary(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
         "created_at": to_api(doc["created_at"]), "due_at": to_api(deadline.get("due_at")),
         "warning_level": warning_level(doc, now), "round": doc["round"], "version": doc["version"],
         "held": _held(doc.get("moderation")),
+        "thumbnail_url": cover_thumbnail_url(doc.get("attachments", []), _files(doc, files)),
     }
 
 
@@ -83,22 +95,64 @@ def _held(record: dict[str, Any] | None) -> bool:
     return bool(record) and record.get("state") == "held"  # type: ignore[union-attr]  # checked just before
 
 
-def _screened(item: dict[str, Any], text_field: str, *, reader_may_see_held: bool) -> dict[str, Any]:
-    """A citizen's text as staff see it: held by the content check, only the centre reads it."""
-    out = _times(item, "at") or {}
-    held = _held(item.get("moderation"))
-    out["held"] = held
-    if held and not reader_may_see_held:
-        out[text_field] = None
+def _screened(items: list[dict[str, Any]], text_field: str, *, center: bool) -> list[dict[str, Any]]:
+    """Citizens' texts as staff see them: one the content check held is read by the centre
+    alone (with why it was held); everyone else sees that it is held, not what it says."""
+    out = []
+    for item in items:
+        record = item.get("moderation")
+        shown = {**{k: v for k, v in item.items() if k != "moderation"}, "held": _held(record)}
+        if center:
+            shown["moderation"] = _times(record, "at", "released_at")
+        elif shown["held"]:
+            shown[text_field] = None
+        out.append(shown)
     return out
 
 
-def _reply_out(reply: dict[str, Any] | None, *, masked: bool = False) -> dict[str, Any] | None:
+def _reply_out(reply: dict[str, Any] | None, *, files_path: str | None) -> dict[str, Any] | None:
+    """The reply; ``files_path`` None for the masked form (a merged duplicate's writer): no attachments."""
     if not reply:
         return None
+    masked = files_path is None
     return {"text": mask_for_disclosure(reply["text"]) if masked else reply["text"],
             "department": reply.get("department"), "at": to_api(reply.get("approved_at") or reply["at"]),
-            "attachments": [] if masked else reply.get("attachments", [])}
+            "attachments": [] if files_path is None else with_links(reply.get("attachments", []), files_path)}
+
+
+def _supplements_out(doc: dict[str, Any], files_path: str) -> list[dict[str, Any]]:
+    return [{**item, "at": to_api(item.get("at")), "attachments": with_links(item.get("attachments", []), files_path)}
+            for item in doc.get("supplements", [])]
+
+
+def _own_texts(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The writer's own texts as they see them: whether one is held, never why."""
+    return [{**{k: v for k, v in item.items() if k != "moderation"}, "held": _held(item.get("moderation"))}
+            for item in items]
+
+
+def _reply_approved(doc: dict[str, Any]) -> bool:
+    return bool((doc.get("reply") or {}).get("approved_at"))
+
+
+def letter_file_for_citizen(doc: dict[str, Any], file_id: str) -> dict[str, Any]:
+    """A file of the writer's own letter (``access_letter_for_citizen``): its attachments, their
+    supplements', and the reply's once approved; else ``LetterNotFound``."""
+    reply = (doc.get("reply") or {}) if _reply_approved(doc) else {}
+    return held_file([*doc.get("attachments", []), *_supplement_files(doc), *reply.get("attachments", [])], file_id,
+                     LetterNotFound)
+
+
+def letter_file_for_staff(doc: dict[str, Any], file_id: str) -> dict[str, Any]:
+    """A file of a letter the caller may see (``access_letter_for_staff``): the writer's
+    attachments, the supplements', and the reply's (approved or under review); else ``LetterNotFound``."""
+    reply = doc.get("reply") or {}
+    return held_file([*doc.get("attachments", []), *_supplement_files(doc), *reply.get("attachments", [])], file_id,
+                     LetterNotFound)
+
+
+def _supplement_files(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [record for item in doc.get("supplements", []) for record in item.get("attachments", [])]
 
 
 def _history_for_citizen(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -116,19 +170,19 @@ async def letter_for_citizen(ctx: Context, doc: dict[str, Any]) -> dict[str, Any
     """The writer's view: their own data, the approved reply, a public history (no staff names,
     no internal comments, no review or return steps)."""
     state = CITIZEN_STATE.get(LetterState(doc["state"]), LetterState(doc["state"]))
-    approved = doc.get("reply") and doc["reply"].get("approved_at")
     deadline = doc.get("deadline") or {}
     handling_due = deadline.get("due_at") if deadline.get("policy") == HANDLING_CLOCK.name else None
+    files = _files(doc, CITIZEN_FILES)
     out = {
         "id": doc["_id"], "tracking_no": doc["tracking_no"], "type": doc["type"], "title": doc["title"],
-        "content": doc["content"], "addressee": doc["addressee"], "attachments": doc["attachments"],
+        "content": doc["content"], "addressee": doc["addressee"], "attachments": with_links(doc["attachments"], files),
         "public": doc["public"], "contact_phone": read_sealed(ctx.personal_data, CONTACT_PHONE, doc),
         "writer_name": doc.get("writer_name"), "state": state.value, "state_label": STATE_LABELS[state], "version": doc["version"], "round": doc["round"],
         "created_at": to_api(doc["created_at"]), "due_at": to_api(handling_due),
-        "reply": _reply_out(doc.get("reply")) if approved else None,
+        "reply": _reply_out(doc.get("reply"), files_path=files) if _reply_approved(doc) else None,
+        "supplements": _own_texts(_supplements_out(doc, files)),
         "info_request": _times(doc.get("info_request"), "at") if doc["state"] == LetterState.AWAITING_INFO else None,
-        "ratings": [{**{k: v for k, v in r.items() if k != "moderation"}, "at": to_api(r["at"])}
-                    for r in _ratings_out(doc)],
+        "ratings": _own_texts([{**r, "at": to_api(r["at"])} for r in _ratings_out(doc)]),
         "held": _held(doc.get("moderation")),
         "can_rate": doc["state"] == LetterState.REPLIED,
         "rejection_reason": doc.get("rejection_reason"),
@@ -149,7 +203,7 @@ async def _merged_into(store: DocumentStore, original_id: str) -> dict[str, Any]
     state = CITIZEN_STATE.get(LetterState(original["state"]), LetterState(original["state"]))
     reply = original.get("reply") if (original.get("reply") or {}).get("approved_at") else None
     published = original.get("disclosure") or {}
-    shown = _reply_out(reply, masked=True)
+    shown = _reply_out(reply, files_path=None)
     if shown is not None and published.get("state") == "published":
         shown["text"] = published["reply"]
     return {"tracking_no": original["tracking_no"], "state_label": STATE_LABELS[state], "reply": shown}
@@ -163,20 +217,21 @@ async def letter_for_staff(ctx: Context, doc: dict[str, Any], *, viewer: Princip
     center = Role.MAILBOX_CENTER in viewer.roles
     assignment = doc.get("assignment") or {}
     deadline = doc.get("deadline") or {}
+    files = _files(doc, STAFF_FILES)
     out = {
-        **letter_summary(doc, now),
-        "content": doc["content"], "addressee": doc["addressee"], "attachments": doc["attachments"],
+        **letter_summary(doc, now, files=STAFF_FILES),
+        "content": doc["content"], "addressee": doc["addressee"], "attachments": with_links(doc["attachments"], files),
         "public": doc["public"], "contact_phone": read_sealed(ctx.personal_data, CONTACT_PHONE, doc),
         "writer_name": doc.get("writer_name"), "citizen_id": doc["citizen_id"], "co_departments": assignment.get("co", []),
         "co_opinions": [_times(item, "at") for item in assignment.get("opinions", [])],
         "dispatched_at": to_api(doc.get("dispatched_at")), "paused_at": to_api(deadline.get("paused_at")),
         "deadline": _times(deadline, "started_at", "due_at", "paused_at", "stopped_at") if deadline else None,
-        "reply": _reply_out(doc.get("reply")), "reply_approved": bool((doc.get("reply") or {}).get("approved_at")),
+        "reply": _reply_out(doc.get("reply"), files_path=files), "reply_approved": _reply_approved(doc),
         "info_request": _times(doc.get("info_request"), "at"),
-        "supplements": [_screened(item, "text", reader_may_see_held=center) for item in doc.get("supplements", [])],
+        "supplements": _screened(_supplements_out(doc, files), "text", center=center),
         "extension": _times(doc.get("extension"), "requested_at", "decided_at"),
         "returned": _times(doc.get("returned"), "at"),
-        "ratings": [_screened(item, "comment", reader_may_see_held=center) for item in _ratings_out(doc)],
+        "ratings": _screened([{**r, "at": to_api(r["at"])} for r in _ratings_out(doc)], "comment", center=center),
         "moderation": _times(doc.get("moderation"), "at", "released_at") if center else None,
         "duplicate_of": doc.get("duplicate_of"), "followers": len(doc.get("followers", [])),
         "disclosure_state": (doc.get("disclosure") or {}).get("state"),
@@ -256,7 +311,7 @@ async def list_my_letters(ctx: Context, actor: Principal, *, limit: int, cursor:
     now = ctx.clock.now()
     items = []
     for doc in docs:
-        summary = letter_summary(doc, now)
+        summary = letter_summary(doc, now, files=CITIZEN_FILES)
         state = CITIZEN_STATE.get(LetterState(doc["state"]), LetterState(doc["state"]))
         summary.update(state=state.value, state_label=STATE_LABELS[state], warning_level=None, lead_department=None)
         if (doc.get("deadline") or {}).get("policy") != HANDLING_CLOCK.name:
@@ -291,7 +346,7 @@ async def list_staff_letters(ctx: Context, actor: Principal, *, states: list[str
                         "deadline.due_at": {"$lt": to_storage(now)}})
     docs, next_cursor = await paginate(ctx.store.collection(LETTERS), filter_, sort=[("_id", -1)], limit=limit,
                                        cursor=cursor, projection=SUMMARY_FIELDS)
-    return {"items": [letter_summary(doc, now) for doc in docs], "next_cursor": next_cursor}
+    return {"items": [letter_summary(doc, now, files=STAFF_FILES) for doc in docs], "next_cursor": next_cursor}
 
 
 # --- public disclosure -------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
+from backend.attachments.schemas import AttachmentOut
 from backend.moderation import refuse_controls, strip_controls
 from backend.schemas import ApiModel, PageQuery, QueryModel, ResponseModel
 
@@ -23,6 +24,8 @@ LetterId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{20}$")]
 DepartmentCode = Annotated[str, StringConstraints(min_length=2, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
 
 MAX_IMAGES = 9
+# What a letter and its supplements may carry: photos and PDFs (of what uploads take).
+LETTER_FILE_TYPES = ("image/*", "application/pdf")
 
 
 class LetterType(StrEnum):
@@ -195,6 +198,7 @@ class LetterOut(ResponseModel):
     created_at: str
     due_at: str | None = None
     warning_level: str | None = None
+    attachments: list[AttachmentOut] = []
 
 
 class LetterSummaryOut(ResponseModel):
@@ -211,6 +215,7 @@ class LetterSummaryOut(ResponseModel):
     created_at: str
     due_at: str | None = None
     warning_level: str | None = None
+    thumbnail_url: str | None = None  # the first image attachment's thumbnail
 
 
 class LetterListOut(ResponseModel):

@@ -30,6 +30,7 @@ from backend.mailbox.events import LetterEvent
 from backend.mailbox.queries import access_letter_for_citizen, access_letter_for_staff
 from backend.mailbox.schemas import (
     BAD_RATINGS,
+    LETTER_FILE_TYPES,
     RATING_LABELS,
     AddresseeKind,
     DecisionIn,
@@ -76,7 +77,7 @@ async def do_submit_letter(ctx: Context, data: LetterIn, *, acting_user: Princip
         if department["kind"] != _ADDRESSEE_KINDS[data.addressee.kind]:
             raise ValidationFailed("收信部门与信箱类型不符", details={"fields": [{
                 "field": "addressee.code", "message": "部门信箱须选择市直部门，区市信箱须选择区市"}]})
-    attachments = await resolve_attachments(ctx, data.attachments, owner=acting_user, images_only=True)
+    attachments = await resolve_attachments(ctx, data.attachments, owner=acting_user, accept=LETTER_FILE_TYPES)
     fields = {
         "tracking_no": await next_tracking_number(ctx.store, "XJ", ctx.clock.now()),
         "citizen_id": acting_user.user_id, "type": data.type.value, "title": data.title, "content": data.content,
@@ -106,7 +107,7 @@ async def do_submit_letter(ctx: Context, data: LetterIn, *, acting_user: Princip
 async def do_supply_info(ctx: Context, letter_id: str, data: SupplyInfoIn, *, acting_user: Principal) -> dict[str, Any]:
     """The citizen answers the department's question; the paused clock moves on by the pause."""
     doc = await access_letter_for_citizen(ctx.store, acting_user, letter_id)
-    attachments = await resolve_attachments(ctx, data.attachments, owner=acting_user, images_only=True)
+    attachments = await resolve_attachments(ctx, data.attachments, owner=acting_user, accept=LETTER_FILE_TYPES)
     verdict = await screen(ctx, data.text, openid=await _openid(ctx, acting_user))
     supplement = {"at": ctx.clock.stored(), "text": data.text, "attachments": attachments,
                   "moderation": verdict.record(ctx.clock.stored())}

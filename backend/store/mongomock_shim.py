@@ -75,6 +75,12 @@ class _Download:
     async def read(self, size: int = -1) -> bytes:
         return self._stream.read(size)
 
+    async def seek(self, pos: int) -> int:
+        return self._stream.seek(pos)
+
+    async def close(self) -> None:
+        self._stream.close()
+
 
 class MongomockGridFSBucket:
     """PyMongo's synchronous ``GridFSBucket`` over the mongomock database, with the awaitable

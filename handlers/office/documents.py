@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend.http.endpoint import endpoint
-from backend.http.routes import CODE, ID, Route
+from backend.http.routes import CODE, FILE_ID, ID, Route
 from backend.office.documents import queries, use_cases
 from backend.office.documents.schemas import (
     CommentIn,
@@ -65,6 +65,14 @@ class DocumentHandler(StaffHandler):
                                                 expected_version=self.if_match_version())
 
 
+class DocumentFileHandler(StaffHandler):
+    @endpoint(permission=USE, summary="下载公文的文件：正文（签发后为定稿）及附件（?thumbnail=1：图片缩略图）",
+              download=True, tags=TAGS)
+    async def get(self, document_id: str, file_id: str) -> dict[str, Any]:
+        doc = await queries.access_document(self.ctx, self.principal, document_id)
+        return queries.document_file(doc, file_id)
+
+
 def _document_action(name: str, summary: str, body: Any, use_case: Any) -> type[StaffHandler]:
     """A POST on one document that calls ``use_case`` with the parsed body and If-Match."""
     class Action(StaffHandler):
@@ -114,6 +122,14 @@ class IncomingHandler(StaffHandler):
         return await queries.incoming_out(self.ctx, doc, viewer=self.principal)
 
 
+class IncomingFileHandler(StaffHandler):
+    @endpoint(permission=USE, summary="下载收文的文件：定稿正文、随文附件、办理结果附件（?thumbnail=1：图片缩略图）",
+              download=True, tags=TAGS)
+    async def get(self, incoming_id: str, file_id: str) -> dict[str, Any]:
+        doc = await queries.access_incoming(self.ctx, self.principal, incoming_id)
+        return queries.incoming_file(doc, file_id)
+
+
 class ReadHandler(StaffHandler):
     @endpoint(permission=USE, summary="传阅：本人已阅", response=IncomingOut, errors=ACTION_ERRORS, tags=TAGS)
     async def post(self, incoming_id: str) -> dict[str, Any]:
@@ -144,6 +160,7 @@ INCOMING = ID.format("incoming_id")
 ROUTES = [
     Route(r"/api/v1/office/documents", DocumentsHandler),
     Route(rf"/api/v1/office/documents/{DOCUMENT}", DocumentHandler),
+    Route(rf"/api/v1/office/documents/{DOCUMENT}/files/{FILE_ID}", DocumentFileHandler),
     Route(rf"/api/v1/office/documents/{DOCUMENT}/submit", SubmitHandler),
     Route(rf"/api/v1/office/documents/{DOCUMENT}/decision", DecisionHandler),
     Route(rf"/api/v1/office/documents/{DOCUMENT}/signers", SignersHandler),
@@ -152,6 +169,7 @@ ROUTES = [
     Route(rf"/api/v1/office/documents/{DOCUMENT}/withdrawal", WithdrawalHandler),
     Route(r"/api/v1/office/incoming", IncomingListHandler),
     Route(rf"/api/v1/office/incoming/{INCOMING}", IncomingHandler),
+    Route(rf"/api/v1/office/incoming/{INCOMING}/files/{FILE_ID}", IncomingFileHandler),
     Route(rf"/api/v1/office/incoming/{INCOMING}/sign-for", SignForHandler),
     Route(rf"/api/v1/office/incoming/{INCOMING}/return", ReturnHandler),
     Route(rf"/api/v1/office/incoming/{INCOMING}/registration", RegistrationHandler),

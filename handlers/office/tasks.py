@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend.http.endpoint import endpoint
-from backend.http.routes import ID, Route
+from backend.http.routes import FILE_ID, ID, Route
 from backend.office.permissions import OfficePermission
 from backend.office.tasks import queries, use_cases
 from backend.office.tasks.schemas import (
@@ -59,6 +59,14 @@ class TaskHandler(StaffHandler):
     async def get(self, task_id: str) -> dict[str, Any]:
         doc = await queries.access_task_for_staff(self.ctx, self.principal, task_id)
         return await queries.task_for_staff(self.ctx, doc, viewer=self.principal)
+
+
+class TaskFileHandler(StaffHandler):
+    @endpoint(permission=USE, summary="下载督办事项的文件：进展报送及办结报告的附件（?thumbnail=1：图片缩略图）",
+              download=True, tags=TAGS)
+    async def get(self, task_id: str, file_id: str) -> dict[str, Any]:
+        doc = await queries.access_task_for_staff(self.ctx, self.principal, task_id)
+        return queries.task_file(doc, file_id)
 
 
 class OpinionHandler(StaffHandler):
@@ -115,6 +123,7 @@ ROUTES = [
     Route(r"/api/v1/office/tasks", TasksHandler),
     Route(r"/api/v1/office/tasks/board", BoardHandler),
     Route(rf"/api/v1/office/tasks/{TASK}", TaskHandler),
+    Route(rf"/api/v1/office/tasks/{TASK}/files/{FILE_ID}", TaskFileHandler),
     Route(rf"/api/v1/office/tasks/{TASK}/opinion", OpinionHandler),
     Route(rf"/api/v1/office/tasks/{TASK}/reports", ReportHandler),
     Route(rf"/api/v1/office/tasks/{TASK}/extension", ExtensionHandler),

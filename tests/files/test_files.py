@@ -7,8 +7,11 @@ The GridFS runs use PyMongo's synchronous GridFSBucket over mongomock behind asy
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import os
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from pathlib import Path
 
 import pytest
@@ -19,7 +22,7 @@ from backend.files import FileStore, open_file_store
 from backend.files.checks import clean_filename
 from backend.files.embedded import EmbeddedFileStore
 from backend.files.gridfs_store import GridFSFileStore
-from backend.files.interfaces import IncomingFile
+from backend.files.interfaces import READ_CHUNK_BYTES, IncomingFile
 from backend.store.interface import DocumentStore
 from backend.store.mongomock_shim import mongomock_store
 from backend.store.sqlite import SQLiteStore
@@ -37,8 +40,14 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture(params=["embedded", "gridfs-mongomock"])
 async def files(request: pytest.FixtureRequest, settings: Settings) -> AsyncIterator[FileStore]:
+    async with file_store(request.param, settings) as opened:
+        yield opened
+
+
+@contextlib.asynccontextmanager
+async def file_store(engine: str, settings: Settings) -> AsyncIterator[FileStore]:
     store: DocumentStore
-    if request.param == "embedded":
+    if engine == "embedded":
         store = SQLiteStore(settings.data_dir / "store.sqlite3")
     else:
         store = mongomock_store()
@@ -124,6 +133,41 @@ async def test_embedded_layout(settings: Settings) -> None:
     path = settings.data_dir / "files" / ref["id"][:2] / ref["id"][2:]
     assert path.read_bytes() == PDF
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
+
+
+async def read(files: FileStore, file_id: str, start: int, end: int) -> list[bytes]:
+    return [chunk async for chunk in files.read_range(file_id, start, end)]
+
+
+@pytest.mark.parametrize("engine", ["embedded", "gridfs-mongomock"])
+async def test_read_range_streams_in_chunks(engine: str, settings: Settings) -> None:
+    big = b"%PDF-1.7\n" + os.urandom(2 * READ_CHUNK_BYTES + 1000)
+    async with file_store(engine, settings.replace(max_upload_bytes=len(big))) as files:
+        ref = await files.put(big, content_type="application/pdf", filename="大.pdf")
+        whole = await read(files, ref["id"], 0, len(big))
+        assert b"".join(whole) == big and [len(c) for c in whole] == [READ_CHUNK_BYTES] * 2 + [1009]
+        assert b"".join(await read(files, ref["id"], READ_CHUNK_BYTES - 5, READ_CHUNK_BYTES + 5)) == \
+            big[READ_CHUNK_BYTES - 5:READ_CHUNK_BYTES + 5]
+        assert await read(files, ref["id"], len(big) - 1, len(big)) == [big[-1:]]
+        async with aclosing(files.read_range(ref["id"], 0, len(big))) as chunks:  # stopped early: released
+            assert await anext(chunks) == big[:READ_CHUNK_BYTES]
+        for file_id in ("0" * 64, "../../etc/passwd"):
+            with pytest.raises(NotFound):
+                await read(files, file_id, 0, 10)
+
+
+@pytest.mark.parametrize("engine", ["embedded", "gridfs-mongomock"])
+async def test_derived_files_need_a_recognised_type(engine: str, settings: Settings) -> None:
+    """A thumbnail is stored even where uploads do not take its type; content that is not what it
+    says, or of a type we cannot recognise, is not."""
+    async with file_store(engine, settings.replace(upload_types=("application/pdf",))) as files:
+        with pytest.raises(ValidationFailed):
+            await files.put(JPEG, content_type="image/jpeg", filename="t.jpg")
+        ref = await files.put(JPEG, content_type="image/jpeg", filename="t.jpg", derived=True)
+        assert await files.get(ref["id"]) == JPEG
+        for data, content_type in ((PDF, "image/jpeg"), (b"plain text", "text/plain")):
+            with pytest.raises(ValidationFailed):
+                await files.put(data, content_type=content_type, filename="x", derived=True)
 
 
 def test_factory_picks_gridfs_for_mongo(settings: Settings) -> None:

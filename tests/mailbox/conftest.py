@@ -16,6 +16,14 @@ PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
        b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
 
 
+async def upload(client: ApiClient, data: bytes = PNG, content_type: str = "image/png",
+                 filename: str = "现场照片.png", *, path: str = "/mp/v1/files") -> dict[str, Any]:
+    """An upload by ``client`` (a citizen's; staff upload at ``/api/v1/files``)."""
+    resp = await client.post(path, raw=data, headers={"Content-Type": content_type}, params={"filename": filename})
+    assert resp.status == 201, resp.body
+    return resp.body
+
+
 async def write_letter(citizen: ApiClient, **changes: Any) -> dict[str, Any]:
     resp = await citizen.post("/mp/v1/letters", {**LETTER, **changes})
     assert resp.status == 201, resp.body

@@ -1,4 +1,5 @@
-"""The mailbox's part of the test kit: a letter dispatched to 市住建局, which 生态环境局 must not see."""
+"""The mailbox's part of the test kit: a letter with a photo, dispatched to 市住建局, which 生态环境局
+must not see."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from tests.kit import UNKNOWN_ID, Kit
 
 
 async def make(harness: Any, citizen: Any) -> dict[str, str]:
-    from tests.mailbox.conftest import dispatch, write_letter  # noqa: PLC0415 - conftest imports the harness
+    from tests.mailbox.conftest import dispatch, upload, write_letter  # noqa: PLC0415 - conftest imports the harness
 
-    letter = await write_letter(citizen)
+    photo = await upload(citizen)
+    letter = await write_letter(citizen, attachments=[photo["id"]])
     await dispatch(await harness.staff("center"), letter["id"], "qd-housing")
-    return {"letter_id": letter["id"]}
+    return {"letter_id": letter["id"], "file_id": photo["file_id"]}
 
 
 KIT = Kit(make=make, foreign="env", object_params=frozenset({"letter_id"}), bodies={

@@ -14,7 +14,9 @@ PARTS = (kit_documents, kit_notices, kit_tasks)
 async def make(harness: Any, citizen: Any) -> dict[str, str]:
     values: dict[str, str] = {}
     for part in PARTS:
-        values.update(await part.make(harness))
+        made = await part.make(harness)
+        assert all(values.get(name, value) == value for name, value in made.items()), "parts disagree on a parameter"
+        values.update(made)
     return values
 
 

@@ -1,5 +1,7 @@
 """Documents' part of the office kit: a draft of 市住建局 (submitted, with a route inside the
-department) and a copy delivered to it; 生态环境局's clerk is named on neither."""
+department) and a copy delivered to it, both holding the main text ``file_id`` (the kit's PDF:
+the tasks' part holds the same bytes, so one ``file_id`` serves every download route);
+生态环境局's clerk is named on neither."""
 
 from __future__ import annotations
 
@@ -31,4 +33,4 @@ async def make(harness: Any) -> dict[str, str]:
     await post(lead, f"/api/v1/office/documents/{other['id']}/decision", {"decision": "approve"})
     distributed = await post(people["housing"], f"/api/v1/office/documents/{other['id']}/distribution", {})
     return {"document_id": doc["id"], "incoming_id": distributed["distribution"][0]["incoming_id"],
-            "code": "qd-housing"}
+            "code": "qd-housing", "file_id": doc["main_text"]["file_id"]}

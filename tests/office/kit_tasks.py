@@ -1,6 +1,7 @@
 """The supervision tasks' part of the office test kit: a task led by 市住建局 (qd-housing) with
 市城市管理局 (qd-urban) as co-unit, supervised by the mailbox office's clerk for 市南区's
-administrator as leader. 生态环境局 (qd-env) has no part in it and must get 404."""
+administrator as leader, with a progress report carrying the kit's PDF (``file_id``, the same
+bytes as the documents' part). 生态环境局 (qd-env) has no part in it and must get 404."""
 
 from __future__ import annotations
 
@@ -25,9 +26,15 @@ BODIES: dict[str, dict[str, Any]] = {
 
 
 async def make(harness: Any) -> dict[str, str]:
+    from tests.office.test_documents import upload  # noqa: PLC0415 - tests import the harness
+
     leader = (await (await harness.staff("shinan_admin")).get("/api/v1/me")).body["id"]
     center = await harness.staff("center")
     created = await center.post("/api/v1/office/tasks", {
         **TASK, "source": {"kind": "instruction", "text": "请住建局牵头抓紧推进", "leader_id": leader}})
     assert created.status == 201, created.body
-    return {"task_id": created.body["id"]}
+    housing = await harness.staff("housing")
+    report = await housing.post(f"/api/v1/office/tasks/{created.body['id']}/reports",
+                                {"text": "已完成前期摸底调查", "attachments": [await upload(housing, name="摸底情况.pdf")]})
+    assert report.status == 200, report.body
+    return {"task_id": created.body["id"], "file_id": report.body["reports"][0]["attachments"][0]["file_id"]}

@@ -36,6 +36,10 @@ from backend.office.documents.use_cases import incoming_id
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           response_headers_conformance, unsupported_method]
 
+# Uploads are documented with each accepted type (images and PDF): send PDF bodies as raw bytes, as
+# schemathesis already does for the image types.
+schemathesis.serializer.alias("application/pdf", "application/octet-stream")
+
 schema = schemathesis.openapi.from_dict(openapi_document())
 
 # Data owners first: the first persona whose roles hold an operation's permission calls it.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.attachments.queries import held_file, with_link, with_links
 from backend.auth.permissions import Role
 from backend.auth.tokens import Principal
 from backend.cases import steps
@@ -43,6 +44,9 @@ INCOMING_LABELS = {IncomingState.DELIVERED: "待签收", IncomingState.RECEIVED:
                    IncomingState.REGISTERED: "待拟办", IncomingState.AWAITING_INSTRUCTION: "领导拟办中",
                    IncomingState.HANDLING: "办理中", IncomingState.CIRCULATING: "传阅中",
                    IncomingState.CLOSED: "已办结", IncomingState.RETURNED: "已退回"}
+# Where staff download a document's or a copy's files (routes of handlers/office/documents.py).
+DOCUMENT_FILES = "/api/v1/office/documents/{id}/files"
+INCOMING_FILES = "/api/v1/office/incoming/{id}/files"
 SUMMARY_FIELDS = ["title", "doc_type", "urgency", "secrecy", "state", "number", "department", "drafter_id",
                   "created_at", "updated_at", "deadline", "version"]
 
@@ -82,6 +86,24 @@ async def access_incoming(ctx: Context, actor: Principal, incoming_id: str) -> d
     if {doc.get("leader_id"), doc.get("sender_id"), *doc.get("readers", [])} & people:
         return doc
     raise DocumentNotFound()
+
+
+def document_file(doc: dict[str, Any], file_id: str) -> dict[str, Any]:
+    """A file of an outgoing document the caller may see (``access_document``): its main text (正文,
+    the frozen one once signed) and its attachments; else ``DocumentNotFound``."""
+    return held_file([doc["main_text"], doc.get("frozen"), *doc["attachments"]], file_id, DocumentNotFound)
+
+
+def incoming_file(doc: dict[str, Any], file_id: str) -> dict[str, Any]:
+    """A file of an incoming copy the caller may see (``access_incoming``): the frozen main text
+    and the attachments it was sent with, and its result's attachments; else ``DocumentNotFound``."""
+    document = doc["document"]
+    return held_file([document.get("frozen"), *document.get("attachments", []),
+                      *(doc.get("result") or {}).get("attachments", [])], file_id, DocumentNotFound)
+
+
+def _frozen_out(frozen: dict[str, Any] | None, files_path: str) -> dict[str, Any] | None:
+    return {**with_link(frozen, files_path), "at": to_api(frozen["at"])} if frozen else None
 
 
 def _clock(workflow: Any, doc: dict[str, Any], now: Any) -> dict[str, Any]:
@@ -128,16 +150,18 @@ async def document_out(ctx: Context, doc: dict[str, Any], *, viewer: Principal) 
     names = await user_names(ctx.store, [doc["drafter_id"], *_people_of(route.get("opinions", [])),
                                          *_people_of(doc.get("instructions", [])), *_people_of(doc["history"])])
     active = steps.active_step(route)
+    files = DOCUMENT_FILES.format(id=doc["_id"])
     out = {
         **document_summary(doc, now),
-        "drafter_name": names.get(doc["drafter_id"]), "main_text": doc["main_text"], "attachments": doc["attachments"],
+        "drafter_name": names.get(doc["drafter_id"]), "main_text": with_link(doc["main_text"], files),
+        "attachments": with_links(doc["attachments"], files),
         "main_recipients": doc["main_recipients"], "copy_recipients": doc["copy_recipients"],
         "route": {"steps": [{key: step[key] for key in ("id", "name", "rule", "quorum", "signers", "status")}
                             for step in route["steps"]],
                   "current": active["id"] if active else None, "waiting_for": steps.pending_signers(route)},
         "opinions": [_acted(o, names, whom=o["user_id"]) for o in route.get("opinions", [])],
         "instructions": [_acted(i, names, whom=i.get("on_behalf_of")) for i in doc.get("instructions", [])],
-        "frozen": {**doc["frozen"], "at": to_api(doc["frozen"]["at"])} if doc.get("frozen") else None,
+        "frozen": _frozen_out(doc.get("frozen"), files),
         "signed_at": to_api(doc.get("signed_at")), "distributed_at": to_api(doc.get("distributed_at")),
         "history": _history(doc, names),
         "actions": await available_actions(ctx, OUTGOING_WORKFLOW, doc, viewer),
@@ -193,16 +217,19 @@ async def incoming_out(ctx: Context, doc: dict[str, Any], *, viewer: Principal) 
     names = await user_names(ctx.store, [*doc.get("readers", []), doc.get("leader_id"), *_people_of(doc["history"])])
     reads = {read["user_id"]: read["at"] for read in doc.get("reads", [])}
     document = doc["document"]
+    files = INCOMING_FILES.format(id=doc["_id"])
+    result = doc.get("result")
     return {
         **incoming_summary(doc, now),
-        "document": {**document, "frozen": {**document["frozen"], "at": to_api(document["frozen"]["at"])}
-                     if document.get("frozen") else None},
+        "document": {**document, "frozen": _frozen_out(document.get("frozen"), files),
+                     "attachments": with_links(document.get("attachments", []), files)},
         "leader_id": doc.get("leader_id"), "leader_name": names.get(doc.get("leader_id") or ""),
         "instruction": _acted(doc["instruction"], names, whom=doc.get("leader_id")) if doc.get("instruction") else None,
         "readers": [{"user_id": user_id, "name": names.get(user_id), "read_at": to_api(reads.get(user_id))}
                     for user_id in doc.get("readers", [])],
         "read_count": len(reads), "unread_count": len(doc.get("readers", [])) - len(reads),
-        "result": {**doc["result"], "at": to_api(doc["result"]["at"])} if doc.get("result") else None,
+        "result": {**result, "at": to_api(result["at"]), "attachments": with_links(result.get("attachments", []), files)}
+        if result else None,
         "returned": {**doc["returned"], "at": to_api(doc["returned"]["at"])} if doc.get("returned") else None,
         "history": _history(doc, names),
         "actions": await available_actions(ctx, INCOMING_WORKFLOW, doc, viewer),

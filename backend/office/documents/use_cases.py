@@ -181,7 +181,7 @@ async def _move_route(ctx: Context, doc: dict[str, Any], action: str, outcome: s
     prefix, year = await numbering.prefix_of(ctx, doc["department"]), numbering.year_of(now)
     main = doc["main_text"]
     changes["frozen"] = {"file_id": main["file_id"], "sha256": main["file_id"], "size": main["size"],
-                         "filename": main["filename"], "at": to_storage(now)}
+                         "filename": main["filename"], "content_type": main["content_type"], "at": to_storage(now)}
     changes["signed_at"] = to_storage(now)
     for _attempt in range(_RETRIES):
         number = numbering.number_fields(prefix, year, await numbering.next_free(ctx, prefix, year))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from backend.attachments.queries import held_file, with_links
 from backend.auth.permissions import Role
 from backend.auth.tokens import Principal
 from backend.cases.assignment import units
@@ -25,6 +26,8 @@ from backend.store.pagination import paginate
 # What a list item reads (no requirement text, reports or history).
 SUMMARY_FIELDS = ["title", "state", "assignment", "supervising_office", "department_names", "leader", "supervisor",
                   "people", "deadline", "reporting", "milestones", "created_at", "version"]
+# Where staff download a task's files (the route of handlers/office/tasks.py).
+TASK_FILES = "/api/v1/office/tasks/{id}/files"
 BOARD_LEVELS = ("normal", "yellow", "red", "overdue", "paused")
 BOARD_MAX = 1000  # open tasks counted on one board (a leader has tens, not thousands)
 
@@ -73,6 +76,20 @@ def task_summary(doc: Document, now: datetime) -> dict[str, Any]:
     }
 
 
+def task_file(doc: Document, file_id: str) -> dict[str, Any]:
+    """A file of a task the caller may see (``access_task_for_staff``): the progress reports'
+    attachments and the completion report's; else ``TaskNotFound``."""
+    return held_file([*(record for report in doc.get("reports", []) for record in report.get("attachments", [])),
+                      *(doc.get("completion") or {}).get("attachments", [])], file_id, TaskNotFound)
+
+
+def _with_files(record: dict[str, Any] | None, files_path: str) -> dict[str, Any] | None:
+    """A report or the completion, its time in API form and its attachments with their links."""
+    if record is None:
+        return None
+    return {**_times(record, "at"), "attachments": with_links(record.get("attachments", []), files_path)}
+
+
 def _source_out(source: dict[str, Any]) -> dict[str, Any]:
     return {**source, "kind_label": SOURCE_LABELS[TaskSourceKind(source["kind"])]}
 
@@ -82,15 +99,16 @@ async def task_for_staff(ctx: Context, doc: Document, *, viewer: Principal) -> d
     names = doc.get("department_names") or {}
     assignment = doc["assignment"]
     deadline = doc.get("deadline") or {}
+    files = TASK_FILES.format(id=doc["_id"])
     return {
         **task_summary(doc, now),
         "requirement": doc["requirement"], "source": _source_out(doc["source"]),
         "department_names": names, "deadline_days": doc["deadline_days"],
         "co_opinions": [_times(item, "at") for item in assignment.get("opinions", [])],
-        "reports": [_times(item, "at") for item in doc.get("reports", [])],
+        "reports": [_with_files(item, files) for item in doc.get("reports", [])],
         "last_report_at": to_api((doc.get("reporting") or {}).get("last_at")),
         "extension": _times(doc.get("extension"), "requested_at", "decided_at"),
-        "completion": _times(doc.get("completion"), "at"),
+        "completion": _with_files(doc.get("completion"), files),
         "send_backs": [_times(item, "at") for item in doc.get("send_backs", [])],
         "deadline": {**(_times(deadline, "started_at", "due_at", "paused_at", "stopped_at") or {}),
                      "extensions": [_times(item, "at") for item in deadline.get("extensions", [])]},
