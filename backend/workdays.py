@@ -27,7 +27,6 @@ from backend.clock import CHINA, UTC
 
 log = logging.getLogger(__name__)
 
-WarningLevel = Literal["normal", "yellow", "red"]
 
 CalendarSource = Literal["table", "chinese_calendar"]
 
@@ -166,22 +165,6 @@ def extend_for_pause(due_at: datetime, paused_at: datetime, resumed_at: datetime
     due = _beijing(due_at)
     moved = datetime.combine(_nth_workday_after(due.date(), shift), due.timetz())
     return moved.astimezone(UTC)
-
-
-def warning_level(due_at: datetime | None, now: datetime, yellow_within: int = 2) -> WarningLevel:
-    """Traffic light for a deadline.
-
-    "red" once `now` is past `due_at`; "yellow" if the deadline is no later than
-    `add_workdays(now, yellow_within)`, i.e. due today or within the next N working days;
-    "normal" otherwise, and for objects without a deadline.
-    """
-    if due_at is None:
-        return "normal"
-    if now > due_at:
-        return "red"
-    if due_at <= add_workdays(now, yellow_within):
-        return "yellow"
-    return "normal"
 
 
 def _beijing(moment: datetime) -> datetime:

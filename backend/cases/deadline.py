@@ -81,15 +81,7 @@ class DeadlinePolicy:
 
     def level(self, due_at: str, now: datetime) -> str:
         """The traffic light at ``now`` (stored due times compare as strings)."""
-        stored_now = to_storage(now)
-        if stored_now > due_at:
-            return "overdue"
-        today = now.astimezone(CHINA).date()
-        if due_at <= _horizon(today, self.red_within):
-            return "red"
-        if due_at <= _horizon(today, self.yellow_within):
-            return "yellow"
-        return "normal"
+        return Moment(now).level(due_at, self)
 
     def horizon(self, now: datetime) -> str:
         """Deadlines up to this (stored form) are yellow or worse at ``now``."""
@@ -106,13 +98,36 @@ def _horizon(today: date, within: int) -> str:
 on_tables_changed(_horizon.cache_clear)
 
 
+class Moment:
+    """One instant, for the levels of many clocks at once (a page of a list): the stored form and
+    the Beijing date are computed once, the horizons come from a cache by date."""
+
+    __slots__ = ("stored", "today")
+
+    def __init__(self, now: datetime) -> None:
+        self.stored = to_storage(now)
+        self.today = now.astimezone(CHINA).date()
+
+    def level(self, due_at: str, policy: DeadlinePolicy) -> str:
+        if self.stored > due_at:
+            return "overdue"
+        if due_at <= _horizon(self.today, policy.red_within):
+            return "red"
+        if due_at <= _horizon(self.today, policy.yellow_within):
+            return "yellow"
+        return "normal"
+
+    def display(self, deadline: dict[str, Any] | None, policy: DeadlinePolicy | None) -> str | None:
+        """What a list shows: the live level of a running clock, ``paused``, or None (no clock)."""
+        if not deadline or not deadline.get("running") or policy is None:
+            return None
+        if deadline.get("paused_at"):
+            return "paused"
+        return self.level(deadline["due_at"], policy)
+
+
 def display_level(deadline: dict[str, Any] | None, policy: DeadlinePolicy | None, now: datetime) -> str | None:
-    """What a list shows: the live level of a running clock, ``paused``, or None (no clock)."""
-    if not deadline or not deadline.get("running") or policy is None:
-        return None
-    if deadline.get("paused_at"):
-        return "paused"
-    return policy.level(deadline["due_at"], now)
+    return Moment(now).display(deadline, policy)
 
 
 # --- effects: the new ``deadline`` sub-document (None: no clock) ---------------------------

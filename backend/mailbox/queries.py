@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from backend.attachments.queries import cover_thumbnail_url, held_file, with_links
 from backend.auth.permissions import Role
 from backend.auth.tokens import Principal
 from backend.cases.assignment import units
-from backend.cases.deadline import display_level
+from backend.cases.deadline import Moment
 from backend.cases.engine import available_actions
 from backend.clock import from_storage, to_api, to_storage
 from backend.context import Context
@@ -67,25 +67,29 @@ def _times(record: dict[str, Any] | None, *names: str) -> dict[str, Any] | None:
     return {**record, **{name: to_api(record.get(name)) for name in names if name in record}}
 
 
-def warning_level(doc: dict[str, Any], now: datetime) -> str | None:
+def warning_level(doc: dict[str, Any], moment: Moment) -> str | None:
     deadline = doc.get("deadline")
-    return display_level(deadline, LETTER_WORKFLOW.policy((deadline or {}).get("policy")), now)
+    return moment.display(deadline, _POLICIES.get((deadline or {}).get("policy")))
+
+
+_POLICIES = {policy.name: policy for policy in LETTER_WORKFLOW.policies}
 
 
 def _files(doc: dict[str, Any], files: str) -> str:
     return files.format(letter_id=doc["_id"])
 
 
-def letter_summary(doc: dict[str, Any], now: datetime, *, files: str) -> dict[str, Any]:
+def letter_summary(doc: dict[str, Any], moment: Moment, *, files: str) -> dict[str, Any]:
     """A list item; ``thumbnail_url`` is the first image attachment's, under ``files`` (the
-    audience's ``CITIZEN_FILES`` or ``STAFF_FILES``)."""
+    audience's ``CITIZEN_FILES`` or ``STAFF_FILES``). Labels are looked up by the stored strings
+    (a StrEnum member hashes as its value): a page of twenty builds no enum."""
     deadline = doc.get("deadline") or {}
     return {
         "id": doc["_id"], "tracking_no": doc["tracking_no"], "type": doc["type"],
-        "type_label": LETTER_TYPE_LABELS[LetterType(doc["type"])], "title": doc["title"], "state": doc["state"],
-        "state_label": STATE_LABELS[LetterState(doc["state"])], "lead_department": _lead(doc),
+        "type_label": LETTER_TYPE_LABELS[doc["type"]], "title": doc["title"], "state": doc["state"],
+        "state_label": STATE_LABELS[doc["state"]], "lead_department": _lead(doc),
         "created_at": to_api(doc["created_at"]), "due_at": to_api(deadline.get("due_at")),
-        "warning_level": warning_level(doc, now), "round": doc["round"], "version": doc["version"],
+        "warning_level": warning_level(doc, moment), "round": doc["round"], "version": doc["version"],
         "held": _held(doc.get("moderation")),
         "thumbnail_url": cover_thumbnail_url(doc.get("attachments", []), _files(doc, files)),
     }
@@ -219,7 +223,7 @@ async def letter_for_staff(ctx: Context, doc: dict[str, Any], *, viewer: Princip
     deadline = doc.get("deadline") or {}
     files = _files(doc, STAFF_FILES)
     out = {
-        **letter_summary(doc, now, files=STAFF_FILES),
+        **letter_summary(doc, Moment(now), files=STAFF_FILES),
         "content": doc["content"], "addressee": doc["addressee"], "attachments": with_links(doc["attachments"], files),
         "public": doc["public"], "contact_phone": read_sealed(ctx.personal_data, CONTACT_PHONE, doc),
         "writer_name": doc.get("writer_name"), "citizen_id": doc["citizen_id"], "co_departments": assignment.get("co", []),
@@ -308,10 +312,10 @@ async def access_letter_for_citizen(store: DocumentStore, actor: Principal, lett
 async def list_my_letters(ctx: Context, actor: Principal, *, limit: int, cursor: str | None) -> dict[str, Any]:
     docs, next_cursor = await paginate(ctx.store.collection(LETTERS), {"citizen_id": actor.user_id},
                                        sort=[("_id", -1)], limit=limit, cursor=cursor, projection=SUMMARY_FIELDS)
-    now = ctx.clock.now()
+    moment = Moment(ctx.clock.now())
     items = []
     for doc in docs:
-        summary = letter_summary(doc, now, files=CITIZEN_FILES)
+        summary = letter_summary(doc, moment, files=CITIZEN_FILES)
         state = CITIZEN_STATE.get(LetterState(doc["state"]), LetterState(doc["state"]))
         summary.update(state=state.value, state_label=STATE_LABELS[state], warning_level=None, lead_department=None)
         if (doc.get("deadline") or {}).get("policy") != HANDLING_CLOCK.name:
@@ -346,7 +350,8 @@ async def list_staff_letters(ctx: Context, actor: Principal, *, states: list[str
                         "deadline.due_at": {"$lt": to_storage(now)}})
     docs, next_cursor = await paginate(ctx.store.collection(LETTERS), filter_, sort=[("_id", -1)], limit=limit,
                                        cursor=cursor, projection=SUMMARY_FIELDS)
-    return {"items": [letter_summary(doc, now, files=STAFF_FILES) for doc in docs], "next_cursor": next_cursor}
+    moment = Moment(now)
+    return {"items": [letter_summary(doc, moment, files=STAFF_FILES) for doc in docs], "next_cursor": next_cursor}
 
 
 # --- public disclosure -------------------------------------------------------------------

@@ -6,14 +6,7 @@ import pytest
 
 from backend import workdays
 from backend.clock import CHINA, UTC
-from backend.workdays import (
-    add_workdays,
-    calendar_covers,
-    extend_for_pause,
-    is_workday,
-    warning_level,
-    workdays_between,
-)
+from backend.workdays import add_workdays, calendar_covers, extend_for_pause, is_workday, workdays_between
 
 
 def bj(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
@@ -208,35 +201,6 @@ def test_pause_keeps_time_of_day_and_refuses_reversed():
     assert extend_for_pause(due, bj(2026, 3, 5, 10), bj(2026, 3, 6, 10)) == bj(2026, 3, 9, 17)
     with pytest.raises(ValueError):
         extend_for_pause(due, bj(2026, 3, 6), bj(2026, 3, 5))
-
-
-# --- warning_level ----------------------------------------------------------------------------
-
-
-def test_no_deadline_is_normal():
-    assert warning_level(None, bj(2026, 3, 2)) == "normal"
-
-
-def test_red_strictly_after_due():
-    due = end_of(2026, 3, 9)
-    assert warning_level(due, due) == "yellow"
-    assert warning_level(due, due + timedelta(microseconds=1)) == "red"
-    assert warning_level(due.astimezone(UTC), bj(2026, 3, 10, 0)) == "red"
-
-
-def test_yellow_within_n_working_days():
-    due = end_of(2026, 3, 9)  # Monday
-    assert warning_level(due, bj(2026, 3, 4, 10)) == "normal"  # Wed: 2 working days -> Fri
-    assert warning_level(due, bj(2026, 3, 5, 10)) == "yellow"  # Thu: Fri, Mon
-    assert warning_level(due, bj(2026, 3, 6, 10)) == "yellow"  # Fri: weekend does not count
-    assert warning_level(due, bj(2026, 3, 6, 10), yellow_within=0) == "normal"
-    assert warning_level(due, bj(2026, 3, 9, 8), yellow_within=0) == "yellow"  # due today
-
-
-def test_yellow_across_spring_festival():
-    due = end_of(2026, 2, 25)
-    assert warning_level(due, bj(2026, 2, 13, 10)) == "normal"  # Sat 14, Tue 24
-    assert warning_level(due, bj(2026, 2, 16, 10)) == "yellow"  # holiday: Tue 24, Wed 25
 
 
 # --- the city's loaded tables ------------------------------------------------------------------
