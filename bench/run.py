@@ -1,6 +1,6 @@
 """Benchmarks of the real server, as ratios against a bare Tornado handler measured in the same run.
 
-    python bench/run.py [--duration 10] [--connections 64] [--scenarios me,letter_create,inbox,callback]
+    python bench/run.py [--duration 10] [--connections 64] [--scenarios me,letter_create,inbox,callback,todos]
                         [--generator auto|wrk|python] [--warmup 2] [--strict]
 
 Starts, on 127.0.0.1 only: the baseline (``bench/baseline.py``), the fake WeChat server
@@ -49,10 +49,12 @@ import loadgen  # noqa: E402
 from loadgen import LoadResult, Request  # noqa: E402
 
 HOST = "127.0.0.1"
-TARGETS = {"me": 0.8, "letter_create": 0.4, "inbox": 0.7, "callback": 0.6}
+TARGETS = {"me": 0.8, "letter_create": 0.4, "inbox": 0.7, "callback": 0.6, "todos": 0.5}
 CALLBACK_PATH = "/wechat/callback"
 INBOX_SEED = 220
 INBOX_DEPARTMENT = "qd-housing"
+TODO_SEED = 1000
+TODO_DEPARTMENT = "qd-hrss"  # a department with no other work, so the clerk's list is these letters
 NOISY_DRIFT = 0.2  # baselines around a scenario further apart than this: say the run was noisy
 ERROR_RATE_LIMIT = 0.01  # more failed requests than this and the figure is not a measurement
 LETTER = {"type": "complain", "title": "小区夜间施工噪音扰民",
@@ -314,9 +316,10 @@ def settle(pid: int, *, idle_percent: float = 15.0, limit: float = 60.0) -> floa
     return time.perf_counter() - started
 
 
-def prepare_inbox(api: Http, staff: dict[str, str], citizens: list[str], run_id: str) -> Scenario:
-    housing = staff["housing"]
-    expect(*api.json("GET", "/api/v1/letters?limit=20", token=housing), "GET /api/v1/letters", ok=(200,))
+def seed_letters(api: Http, staff: dict[str, str], citizens: list[str], run_id: str, *, count: int,
+                 department: str, tag: str) -> float:
+    """``count`` letters written by the citizens and dispatched to ``department`` over HTTP; returns
+    the seconds it took."""
     port = api.port
     local = threading.local()
 
@@ -326,16 +329,22 @@ def prepare_inbox(api: Http, staff: dict[str, str], citizens: list[str], run_id:
         letter = {**LETTER, "title": f"{LETTER['title']}（{i}）",
                   "content": f"{LETTER['content']}第 {i} 号楼附近，已持续 {i % 30 + 1} 天。"}
         status, created = client.json("POST", "/mp/v1/letters", body=letter, token=citizens[i % len(citizens)],
-                                      headers={"Idempotency-Key": f"{run_id}-seed-{i}"})
+                                      headers={"Idempotency-Key": f"{run_id}-{tag}-{i}"})
         created = expect(status, created, "seed: POST /mp/v1/letters")
         status, data = client.json("POST", f"/api/v1/letters/{created['id']}/dispatch", token=staff["center"],
-                                   body={"lead_department": INBOX_DEPARTMENT})
+                                   body={"lead_department": department})
         expect(status, data, "seed: POST /api/v1/letters/{id}/dispatch")
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(seed, range(INBOX_SEED)))
-    seeded_in = time.perf_counter() - started
+        list(pool.map(seed, range(count)))
+    return time.perf_counter() - started
+
+
+def prepare_inbox(api: Http, staff: dict[str, str], citizens: list[str], run_id: str) -> Scenario:
+    housing = staff["housing"]
+    expect(*api.json("GET", "/api/v1/letters?limit=20", token=housing), "GET /api/v1/letters", ok=(200,))
+    seeded_in = seed_letters(api, staff, citizens, run_id, count=INBOX_SEED, department=INBOX_DEPARTMENT, tag="seed")
     page = expect(*api.json("GET", "/api/v1/letters?limit=20", token=housing), "GET /api/v1/letters", ok=(200,))
     items = page.get("items") if isinstance(page, dict) else None
     if not items or len(items) < 20:
@@ -395,6 +404,29 @@ KEYWORD_REPLY = "办事指南：请点击菜单“便民服务”查看事项清
 # A realistic rule table for the lookup to go through: exact and "contains" rules.
 OTHER_KEYWORDS = ["社保", "公积金", "户口", "身份证", "护照", "驾驶证", "违章", "医保", "居住证", "不动产",
                   "营业执照", "发票", "出生证明", "低保", "养老", "就业", "落户", "学区", "停车", "垃圾分类"]
+
+
+def prepare_todos(api: Http, staff: dict[str, str], citizens: list[str], run_id: str) -> Scenario:
+    """A clerk of a department with TODO_SEED letters to accept: the first page of their to-dos
+    (sorted by due date, with the counts per module and kind), from the projection."""
+    admin = staff_login(api, "admin", "admin@Demo2026")
+    username, password = f"bench_{run_id[-6:]}", f"Bench!{run_id[-6:]}#2026"
+    expect(*api.json("POST", "/api/v1/staff-users", token=admin, body={
+        "username": username, "password": password, "name": "压测经办人", "roles": ["staff"],
+        "department": TODO_DEPARTMENT}), "POST /api/v1/staff-users")
+    clerk = staff_login(api, username, password)
+    seeded_in = seed_letters(api, staff, citizens, run_id, count=TODO_SEED, department=TODO_DEPARTMENT, tag="todo")
+    started = time.perf_counter()
+    while True:  # the projection keeps the lists from the events: wait until it caught up
+        page = expect(*api.json("GET", "/api/v1/todos?limit=20", token=clerk), "GET /api/v1/todos", ok=(200,))
+        if page.get("total", 0) >= TODO_SEED:
+            break
+        if time.perf_counter() - started > 120:
+            raise BenchError(f"only {page.get('total')} to-dos projected for {TODO_SEED} letters")
+        time.sleep(0.2)
+    return Scenario("todos", [Request("GET", "/api/v1/todos?limit=20", {"Authorization": f"Bearer {clerk}"})],
+                    notes=[f"{TODO_SEED} letters to accept in {TODO_DEPARTMENT}: seeded in {seeded_in:.1f} s, "
+                           f"projected {time.perf_counter() - started:.1f} s later"])
 
 
 def configure_keywords(api: Http, admin: str, run_id: str) -> str:
@@ -624,6 +656,7 @@ def _run(args: argparse.Namespace, names: list[str], generator: str, workdir: Pa
         "me": lambda: prepare_me(api, staff, citizens, runner.run_id),
         "letter_create": lambda: prepare_letter_create(api, staff, citizens, runner.run_id),
         "inbox": lambda: prepare_inbox(api, staff, citizens, runner.run_id),
+        "todos": lambda: prepare_todos(api, staff, citizens, runner.run_id),
         "callback": lambda: prepare_callback(api, CallbackMessages(fake_env["YZT_OA_APPID"]),
                                              staff_login(api, "admin", accounts.get("admin", "admin@Demo2026")),
                                              runner.run_id),
