@@ -23,6 +23,7 @@ from backend.http.base import PUBLIC_MAX_BODY, NotFoundHandler
 from backend.http.openapi import build_openapi
 from backend.http.ops import HealthHandler, MetricsHandler, OpenApiHandler
 from backend.http.routes import Route
+from backend.http.routing import RoutedApplication
 from backend.http.server import Server
 from backend.logs import configure_logging, redact_tornado_logs
 from handlers.routes import ROUTES as STAFF_ROUTES
@@ -47,7 +48,7 @@ def openapi_document(settings: Settings | None = None) -> dict[str, Any]:
 
 def make_app(ctx: AppContext) -> tornado.web.Application:
     document = orjson.dumps(openapi_document(ctx.settings))
-    handlers: list[Any] = []
+    handlers: list[tornado.web.URLSpec] = []
     for route in all_routes():
         kwargs: dict[str, Any] = {"ctx": ctx, "route": route.openapi_path}
         if route.handler is OpenApiHandler:
@@ -65,8 +66,8 @@ def metrics_app(ctx: AppContext) -> tornado.web.Application:
                                                   {"ctx": ctx, "route": "/metrics", "listener": "metrics"})])
 
 
-def _application(ctx: AppContext, handlers: list[Any]) -> tornado.web.Application:
-    return tornado.web.Application(
+def _application(ctx: AppContext, handlers: list[tornado.web.URLSpec]) -> tornado.web.Application:
+    return RoutedApplication(
         handlers, default_handler_class=NotFoundHandler, default_handler_args={"ctx": ctx},
         log_function=lambda handler: None,  # our handlers write the structured access log
         compress_response=False, xsrf_cookies=False,
