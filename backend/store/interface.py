@@ -47,7 +47,8 @@ class Collection(Protocol):
 
     async def find(self, filter: Filter, *, sort: Sort | None = None, skip: int = 0,
                    limit: int | None = None, projection: list[str] | None = None) -> list[Document]:
-        """Matching documents. ``projection`` lists top-level fields to return (``_id`` always)."""
+        """Matching documents. ``projection`` lists top-level fields to return (``_id`` always);
+        a projected field the document lacks comes back as None."""
 
     async def count(self, filter: Filter) -> int: ...
 

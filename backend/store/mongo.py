@@ -77,6 +77,14 @@ def _projection(projection: list[str] | None) -> dict[str, int] | None:
     return None if projection is None else {"_id": 1, **{field: 1 for field in projection}}
 
 
+def _filled(doc: Document | None, projection: list[str] | None) -> Document | None:
+    """A projected document has every projected field, None where the document lacks it (as on SQLite)."""
+    if doc is not None and projection is not None:
+        for field in projection:
+            doc.setdefault(field, None)
+    return doc
+
+
 @asynccontextmanager
 async def _duplicates(collection: str) -> AsyncIterator[None]:
     try:
@@ -120,7 +128,7 @@ class MongoCollection:
 
     async def find_one(self, filter: Filter, *, projection: list[str] | None = None) -> Document | None:
         _check_filter(filter)
-        return await self._c.find_one(filter, projection=_projection(projection))
+        return _filled(await self._c.find_one(filter, projection=_projection(projection)), projection)
 
     async def find(self, filter: Filter, *, sort: Sort | None = None, skip: int = 0,
                    limit: int | None = None, projection: list[str] | None = None) -> list[Document]:
@@ -131,7 +139,7 @@ class MongoCollection:
             return []  # MongoDB reads limit 0 as "no limit"
         cursor = self._c.find(filter, projection=_projection(projection), sort=sort or None,
                               skip=skip, limit=limit or 0)
-        return await cursor.to_list(None)
+        return [_filled(doc, projection) for doc in await cursor.to_list(None)]
 
     async def count(self, filter: Filter) -> int:
         _check_filter(filter)

@@ -79,11 +79,15 @@ def _fingerprint(sort: Sort) -> int:
 
 
 def _value(doc: Document, path: str) -> Any:
+    return _value_at(doc, path.split("."))
+
+
+def _value_at(doc: Document, parts: list[str]) -> Any:
     node: Any = doc
-    for part in path.split("."):
+    for part in parts:
         node = node.get(part) if isinstance(node, dict) else None
     if not isinstance(node, _SCALARS):
-        raise ValueError(f"cannot paginate on {path!r}: it holds a {type(node).__name__}")
+        raise ValueError(f"cannot paginate on {'.'.join(parts)!r}: it holds a {type(node).__name__}")
     return node
 
 
@@ -155,14 +159,27 @@ async def paginate_union(collection: Collection, filters: list[Filter], *, sort:
     department's, their roles'): each filter is its own index seek, where one ``$in`` over the
     keys would have to sort every match. The filters must not overlap (an item matching two
     would be listed twice). Sort fields must be in ``projection`` (or leave it None)."""
+    if len(filters) < 2:  # nothing to merge
+        return await paginate(collection, filters[0], sort=sort, limit=limit, cursor=cursor,
+                              projection=projection) if filters else ([], None)
     full = _full_sort(sort)
     pages = await asyncio.gather(*(paginate(collection, flt, sort=full, limit=limit, cursor=cursor,
                                             projection=projection) for flt in filters))
-    merged = sorted((item for items, _next in pages for item in items), key=functools.cmp_to_key(
-        lambda a, b: _compare(full, a, b)))
+    merged = _sorted([item for items, _next in pages for item in items], full)
     more = len(merged) > limit or any(next_cursor is not None for _items, next_cursor in pages)
     page = merged[:limit]
     return page, (_encode(full, page[-1]) if more and page else None)
+
+
+def _sorted(items: list[Document], sort: Sort) -> list[Document]:
+    """``items`` in ``sort`` order, nulls first ascending and last descending, as the store sorts."""
+    paths = [(field.split("."), direction) for field, direction in sort]
+    if len({direction for _path, direction in paths}) == 1:  # one direction: a key per item
+        def key(item: Document) -> tuple[Any, ...]:
+            values = (_value_at(item, path) for path, _direction in paths)
+            return tuple((value is not None, value) for value in values)
+        return sorted(items, key=key, reverse=paths[0][1] == -1)
+    return sorted(items, key=functools.cmp_to_key(lambda a, b: _compare(sort, a, b)))
 
 
 def _compare(sort: Sort, a: Document, b: Document) -> int:

@@ -268,17 +268,26 @@ def _projected_fields(projection: list[str] | None) -> tuple[str, ...] | None:
 
 
 def _row_document(row: Any, fields: tuple[str, ...] | None) -> Document:
-    """A row of ``_find_sync``: the whole document, or ``_id`` and the projected fields
-    (a missing field is absent, an explicit null is None, as in MongoDB)."""
+    """A row of ``_find_sync``: the whole document, or ``_id`` and the projected fields (one
+    JSON array of their values; a missing field is None)."""
     if fields is None:
         return orjson.loads(row[0])
     doc: Document = {"_id": row[0]}
-    loads = orjson.loads
-    for index, field in enumerate(fields, 1):
-        value = row[index]
-        if value is not None:
-            doc[field] = loads(value)
+    if fields:
+        doc.update(zip(fields, orjson.loads(row[1])))
     return doc
+
+
+def _projected_columns(fields: tuple[str, ...] | None) -> str:
+    """The SELECT list of a projection: the fields' values in one ``json_extract`` of several
+    paths, so that SQLite parses each document once (not once per field) and the row is one
+    small JSON array to decode (``json_array`` makes one path an array too)."""
+    if fields is None:
+        return "doc"
+    if not fields:
+        return "_id"
+    paths = ", ".join(_json_path_literal(field) for field in fields)
+    return f"_id, json_extract(doc, {paths})" if len(fields) > 1 else f"_id, json_array(doc -> {paths})"
 
 
 def _typed(value: Any, json_type: str) -> Any:
@@ -619,10 +628,9 @@ class SQLiteCollection:
     def _find_sync(self, flt: Filter, sort: Sort | None, skip: int, limit: int | None,
                    projection: list[str] | None = None) -> list[Any]:
         order = _order_by(sort)
-        # A projection is read in SQL, field by field: a list page then parses a few small
-        # values per document instead of whole documents with their histories.
-        columns = "doc" if projection is None else ", ".join(
-            ["_id", *(f"doc -> {_json_path_literal(field)}" for field in projection if field != "_id")])
+        # A projection is read in SQL: a list page then decodes a few small values per document
+        # instead of whole documents with their histories.
+        columns = _projected_columns(_projected_fields(projection))
 
         def build(condition: str, params: list[Any]) -> str:
             sql = f"SELECT {columns} FROM {self._table} WHERE {condition}{order}"

@@ -124,7 +124,8 @@ async def test_sort_skip_limit(letters: Any) -> None:
 
 
 async def test_projection(letters: Any) -> None:
-    assert await letters.find_one({"_id": "a1"}, projection=["kind", "absent"]) == {"_id": "a1", "kind": "complain"}
+    assert await letters.find_one({"_id": "a1"}, projection=["kind", "absent"]) == {"_id": "a1", "kind": "complain",
+                                                                                  "absent": None}
     assert await letters.find({"_id": "a2"}, projection=[]) == [{"_id": "a2"}]
     assert await letters.find_one({"_id": "a3"}) == LETTERS[2]
     assert await letters.find_one({"_id": "zz"}) is None

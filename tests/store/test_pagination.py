@@ -9,7 +9,7 @@ import pytest
 
 from backend.errors import ValidationFailed
 from backend.store.interface import Collection, DocumentStore, Sort
-from backend.store.pagination import paginate
+from backend.store.pagination import paginate, paginate_union
 
 
 @pytest.fixture
@@ -59,6 +59,29 @@ async def test_pages_cover_everything_once_in_order(items: Collection, sort: Sor
     full_sort = sort if sort and sort[-1][0] == "_id" else [*sort, ("_id", sort[-1][1] if sort else 1)]
     expected = [d["_id"] for d in await items.find({}, sort=full_sort)]
     assert [d["_id"] for d in await all_pages(items, {}, sort, limit)] == expected
+
+
+@pytest.mark.parametrize("sort", [
+    [("created_at", 1)],
+    [("deadline", 1)],  # nulls and missing first
+    [("deadline", -1)],  # nulls and missing last
+    [("deadline", -1), ("created_at", 1)],  # directions mixed
+], ids=str)
+@pytest.mark.parametrize("parts", [1, 2, 3])
+async def test_a_union_pages_as_one_query_would(items: Collection, sort: Sort, parts: int) -> None:
+    full_sort = [*sort, ("_id", sort[-1][1])]
+    expected = [d["_id"] for d in await items.find({}, sort=full_sort)]
+    filters = [{"dept": "d1"}, {"dept": "d2"}] if parts == 2 else [{}] if parts == 1 else \
+        [{"dept": "d1"}, {"dept": "d2", "created_at": {"$lt": "2026-01-03"}},
+         {"dept": "d2", "created_at": {"$gte": "2026-01-03"}}]
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page, cursor = await paginate_union(items, filters, sort=sort, limit=4, cursor=cursor)
+        seen += [d["_id"] for d in page]
+        if cursor is None:
+            break
+    assert seen == expected
 
 
 async def test_filter_and_projection(items: Collection) -> None:
