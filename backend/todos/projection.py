@@ -5,8 +5,9 @@ who must act next and what each must do. The projection replaces the case's rows
 Delivery is at least once and several processes project concurrently, so each case has a gate
 (``todo_cases``: the newest version projected and its actors) moved by compare-and-set: only a
 newer version passes, its rows are written with that version, the rows of actors it no longer
-names are removed, and a projector that finds the gate moved past it afterwards removes every
-row older than the gate. Whatever order the events arrive in, the rows converge to those of the
+names are removed (the gate keeps the actors of the version before as ``was``), and a projector
+that finds the gate moved past it afterwards removes every row older than the gate. Then the
+counts of every key involved go stale (``counts.touched``). Whatever order the events arrive in, the rows converge to those of the
 newest version.
 
 Events are projected a stream batch at a time: the gates of the batch are read at once, only the
@@ -28,6 +29,7 @@ from backend.context import Context
 from backend.errors import DuplicateKey
 from backend.events import EVENT_STREAM, DomainEvent, Todo
 from backend.streams import Entry, StreamConsumer, consumer_name
+from backend.todos import counts
 
 if TYPE_CHECKING:
     from backend.bootstrap import AppContext
@@ -72,21 +74,30 @@ async def project_events(ctx: Context, events: list[DomainEvent]) -> int:
         return 0
     gates = ctx.store.collection(TODO_CASES)
     known = {gate["_id"]: gate for gate in await gates.find({"_id": {"$in": sorted(newest)}})}
+    # Every key these events name, and every key their gates name now or named before, may have
+    # had rows written: even an event that moves nothing (delivered again after a crash that
+    # came between the writes and the bump) bumps them.
+    touched: set[str] = set()
+    for key, (_event, todo) in newest.items():
+        touched.update(actor for actor, _label, _kind in todo.items)
+        touched.update(known.get(key, {}).get("actors", ()))
+        touched.update(known.get(key, {}).get("was", ()))
     fresh = [(key, event, todo) for key, (event, todo) in newest.items() if key not in known]
-    moved = await _insert_fresh(ctx, fresh)
+    moved = await _insert_fresh(ctx, fresh, touched)
     for key, (event, todo) in newest.items():
         if key in known and known[key]["version"] < todo.version:
-            moved += await _advance(ctx, key, event, todo, known[key])
+            moved += await _advance(ctx, key, event, todo, known[key], touched)
+    await counts.touched(ctx.store, touched)
     return moved
 
 
-async def _insert_fresh(ctx: Context, fresh: list[tuple[str, DomainEvent, Todo]]) -> int:
+async def _insert_fresh(ctx: Context, fresh: list[tuple[str, DomainEvent, Todo]], touched: set[str]) -> int:
     """Cases never projected: their gates, then their rows, each in one bulk insert. A gate
     another projector made meanwhile sends every case of the batch the one-by-one way."""
     if not fresh:
         return 0
     now = ctx.clock.stored()
-    gate_docs = [{"_id": key, "version": todo.version, "actors": [a for a, _l, _k in todo.items]}
+    gate_docs = [{"_id": key, "version": todo.version, "actors": [a for a, _l, _k in todo.items], "was": []}
                  for key, _event, todo in fresh]
     try:
         await ctx.store.collection(TODO_CASES).insert_many(gate_docs)
@@ -94,7 +105,7 @@ async def _insert_fresh(ctx: Context, fresh: list[tuple[str, DomainEvent, Todo]]
         moved = 0
         for key, event, todo in fresh:
             gate = await ctx.store.collection(TODO_CASES).find_one({"_id": key})
-            moved += await _advance(ctx, key, event, todo, gate or {"version": 0, "actors": []})
+            moved += await _advance(ctx, key, event, todo, gate or {"version": 0, "actors": []}, touched)
         return moved
     rows = [row for key, event, todo in fresh for row in _rows(key, event, todo, now)]
     if rows:
@@ -107,15 +118,18 @@ async def _insert_fresh(ctx: Context, fresh: list[tuple[str, DomainEvent, Todo]]
     return len(fresh)
 
 
-async def _advance(ctx: Context, key: str, event: DomainEvent, todo: Todo, gate: dict[str, Any]) -> int:
+async def _advance(ctx: Context, key: str, event: DomainEvent, todo: Todo, gate: dict[str, Any],
+                   touched: set[str]) -> int:
     gates = ctx.store.collection(TODO_CASES)
     actors = [actor for actor, _label, _kind in todo.items]
     for _attempt in range(_RETRIES):
+        touched.update(gate.get("actors", ()))
         if gate["version"] >= todo.version:
             return 0
         try:
             passed = await gates.find_one_and_update({"_id": key, "version": gate["version"]},
-                                                     {"$set": {"version": todo.version, "actors": actors}},
+                                                     {"$set": {"version": todo.version, "actors": actors,
+                                                               "was": gate.get("actors", [])}},
                                                      upsert=gate["version"] == 0)
         except DuplicateKey:  # made meanwhile by another projector
             passed = None
@@ -125,12 +139,9 @@ async def _advance(ctx: Context, key: str, event: DomainEvent, todo: Todo, gate:
     else:
         return 0
     await _write_rows(ctx, key, event, todo, ctx.clock.stored())
-    if "actors" in gate:
-        gone = [f"{key}|{actor}" for actor in gate["actors"] if actor not in actors]
-        if gone:
-            await ctx.store.collection(TODOS).delete_many({"_id": {"$in": gone}, "case_version": {"$lt": todo.version}})
-    else:  # a gate of an earlier version of this code, without its actors
-        await ctx.store.collection(TODOS).delete_many({"case": key, "case_version": {"$lt": todo.version}})
+    gone = [f"{key}|{actor}" for actor in gate.get("actors", ()) if actor not in actors]
+    if gone:
+        await ctx.store.collection(TODOS).delete_many({"_id": {"$in": gone}, "case_version": {"$lt": todo.version}})
     await _settle(ctx, key, todo.version)
     return 1
 
@@ -173,7 +184,8 @@ class TodoProjector(StreamConsumer):
 
     def __init__(self, ctx: "AppContext", *, consumer: str) -> None:
         super().__init__(ctx.redis, EVENT_STREAM, group=GROUP, dead_letters=DEAD_LETTERS, consumer=consumer,
-                         batch=200, block_ms=1000, reclaim_interval=30.0, min_idle_ms=60_000, max_deliveries=10)
+                         batch=200, block_ms=1000, reclaim_interval=30.0, min_idle_ms=60_000, max_deliveries=10,
+                         linger=0.05)  # a to-do 50 ms later is still at once for a person
         self.ctx = ctx
 
     async def handle(self, entries: list[Entry]) -> list[bytes]:
