@@ -24,9 +24,10 @@ if TYPE_CHECKING:
 
 
 class EventRelay(Protocol):
-    """The outbox relay as a use case sees it: told to look now, after a write with events."""
+    """The outbox relay as a use case sees it: told to look now, after a write with events
+    (in ``collection``; None: anywhere)."""
 
-    def wake(self) -> None: ...
+    def wake(self, collection: str | None = None) -> None: ...
 
 
 @dataclass

@@ -1,7 +1,9 @@
 """The outbox relay: moves events from documents' outboxes to the Redis stream ``yzt:events``.
 
-Use cases ``wake()`` it after a write; it also sweeps every second, so events written by another
-process, or while Redis was down, flow as soon as Redis answers. An event is removed from its
+Use cases ``wake(collection)`` it after a write, and it looks in the collections it was woken
+for, a few milliseconds later (``linger``: the writes of a burst go out in one pass, not one
+pass each); it also sweeps every collection every second, so events written by another process,
+or while Redis was down, flow as soon as Redis answers. An event is removed from its
 document only after XADD succeeded; a crash in between sends it twice (consumers deduplicate by
 event id), never zero times.
 
@@ -32,12 +34,14 @@ MAX_RETRY_INTERVAL = 2.0  # while Redis is down: waiting events flow within this
 
 class OutboxRelay:
     def __init__(self, *, store: DocumentStore, redis: aioredis.Redis, collections: list[str],
-                 interval: float = 1.0) -> None:
+                 interval: float = 1.0, linger: float = 0.005) -> None:
         self._store = store
         self._redis = redis
         self._collections = list(collections)
         self._interval = interval
+        self._linger = linger
         self._wakeup = asyncio.Event()
+        self._woken_for: set[str] = set()
         self._pass = asyncio.Lock()
         self.healthy = True
 
@@ -49,17 +53,19 @@ class OutboxRelay:
         for name in self._collections:
             await self._store.collection(name).create_index([(PENDING_FIELD, 1)], sparse=True)
 
-    def wake(self) -> None:
+    def wake(self, collection: str | None = None) -> None:
+        self._woken_for.update(self._collections if collection is None else (collection,))
         self._wakeup.set()
 
-    async def relay_once(self) -> int:
-        """Relay every pending event once; returns how many were published."""
+    async def relay_once(self, collections: list[str] | None = None) -> int:
+        """Relay every pending event once (of ``collections``; None: all); returns how many
+        were published."""
         async with self._pass:
-            return await self._relay_pass()
+            return await self._relay_pass(self._collections if collections is None else collections)
 
-    async def _relay_pass(self) -> int:
+    async def _relay_pass(self, collections: list[str]) -> int:
         published = 0
-        for name in self._collections:
+        for name in collections:
             collection = self._store.collection(name)
             for doc in await collection.find({PENDING_FIELD: True}, limit=500,
                                              projection=[OUTBOX_FIELD, SEQUENCE_FIELD]):
@@ -86,11 +92,15 @@ class OutboxRelay:
         """Owned background task until cancelled."""
         backoff = self._interval
         while True:
+            woken = False
             with suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=backoff)
+                woken = await asyncio.wait_for(self._wakeup.wait(), timeout=backoff)
+            if woken and self.healthy:
+                await asyncio.sleep(self._linger)
             self._wakeup.clear()
+            wanted, self._woken_for = (sorted(self._woken_for) if woken and self.healthy else None), set()
             try:
-                await self.relay_once()
+                await self.relay_once(wanted)
                 self.healthy = True
                 backoff = self._interval
             except asyncio.CancelledError:

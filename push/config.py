@@ -26,6 +26,7 @@ class PushConfig:
     channels: tuple[str, ...] = ("subscribe", "template", "wecom")
     workers_per_channel: int = 1
     event_batch: int = 100          # events read per XREADGROUP
+    event_linger: float = 0.02      # after a small batch of events, wait this long to gather the next
     job_batch: int = 200            # jobs read per XREADGROUP on a channel stream
     concurrency: int = 64           # sends in flight per channel worker
     block_ms: int = 1000            # XREADGROUP BLOCK

@@ -78,7 +78,8 @@ class EventExpander(StreamConsumer):
     def __init__(self, ctx: "AppContext", config: PushConfig, *, consumer: str) -> None:
         super().__init__(ctx.redis, keys.EVENTS, group=keys.GROUP, dead_letters=keys.DEAD, consumer=consumer, batch=config.event_batch,
                          block_ms=config.block_ms, reclaim_interval=config.reclaim_interval,
-                         min_idle_ms=config.min_idle_ms, max_deliveries=config.max_deliveries)
+                         min_idle_ms=config.min_idle_ms, max_deliveries=config.max_deliveries,
+                         linger=config.event_linger)
         self.ctx = ctx
         self.config = config
         self._enqueue = ctx.redis.register_script(_ENQUEUE)

@@ -79,7 +79,7 @@ async def create_cases(ctx: Context, workflow: Workflow, cases: Iterable[tuple[s
         await collection.insert_one(written[0])
     else:
         await collection.insert_many(written)
-    ctx.relay.wake()
+    ctx.relay.wake(workflow.collection)
     return docs
 
 
@@ -125,7 +125,7 @@ async def apply(ctx: Context, workflow: Workflow, doc: Document, action: str, *,
     if after is None:
         raise VersionConflict()
     if written:
-        ctx.relay.wake()
+        ctx.relay.wake(workflow.collection)
     return after
 
 
@@ -181,7 +181,7 @@ async def mark_level(ctx: Context, workflow: Workflow, doc: Document, level: str
         {"_id": doc["_id"], "version": doc["version"], "deadline.level": deadline["level"],
          "deadline.due_at": deadline["due_at"]}, change)
     if written and workflow.warning:
-        ctx.relay.wake()
+        ctx.relay.wake(workflow.collection)
     return written
 
 

@@ -71,7 +71,7 @@ PROBE = Workflow(
 class RecordingRelay:
     wakes: int = 0
 
-    def wake(self) -> None:
+    def wake(self, collection: str | None = None) -> None:
         self.wakes += 1
 
 

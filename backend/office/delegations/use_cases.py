@@ -49,7 +49,7 @@ async def do_grant_delegation(ctx: Context, data: DelegationIn, *, acting_user: 
         await delegations.insert_one(doc_with_events(doc, event))
     except DuplicateKey:  # the same Idempotency-Key's earlier attempt stored it
         doc = await queries.access_delegation(ctx, acting_user, delegation_id)
-    ctx.relay.wake()
+    ctx.relay.wake(DELEGATIONS)
     return await queries.delegation_out(ctx, doc)
 
 
@@ -64,5 +64,5 @@ async def do_revoke_delegation(ctx: Context, delegation_id: str, *, acting_user:
                         _event(ctx, DelegationEvent.REVOKED, doc, acting_user, names[acting_user.user_id]["name"]))
     after = await ctx.store.collection(DELEGATIONS).find_one_and_update(
         {"_id": delegation_id, "revoked_at": None}, change)
-    ctx.relay.wake()
+    ctx.relay.wake(DELEGATIONS)
     return await queries.delegation_out(ctx, after or await queries.access_delegation(ctx, acting_user, delegation_id))
