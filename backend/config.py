@@ -146,6 +146,7 @@ class Settings:
     oa_replay_window: int = 300
     mp_appid: str = ""
     mp_secret: str = ""
+    wechat_content_check: bool = True  # send citizens' text to WeChat's msg_sec_check
     wecom_corpid: str = ""
     wecom_secret: str = ""
     wecom_agentid: str = ""
@@ -213,6 +214,7 @@ _VARIABLES: list[tuple[str, str, Callable[[str], Any]]] = [
     ("YZT_OA_REPLAY_WINDOW", "oa_replay_window", _int("YZT_OA_REPLAY_WINDOW", 30, 3600)),
     ("YZT_MP_APPID", "mp_appid", _str("YZT_MP_APPID")),
     ("YZT_MP_SECRET", "mp_secret", _str("YZT_MP_SECRET")),
+    ("YZT_WECHAT_CONTENT_CHECK", "wechat_content_check", _bool("YZT_WECHAT_CONTENT_CHECK")),
     ("YZT_WECOM_CORPID", "wecom_corpid", _str("YZT_WECOM_CORPID")),
     ("YZT_WECOM_SECRET", "wecom_secret", _str("YZT_WECOM_SECRET")),
     ("YZT_WECOM_AGENTID", "wecom_agentid", _str("YZT_WECOM_AGENTID")),

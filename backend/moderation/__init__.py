@@ -5,7 +5,9 @@ mini-program openid) and a local list of sensitive words the city keeps
 (``sensitive_words.txt`` in this package, plus ``<data dir>/sensitive_words.txt`` if present,
 one word per line). A hit never refuses the text silently: it is stored, marked held, and waits
 for the mailbox centre to release it (``backend/mailbox``). When WeChat cannot be reached the text
-is held too; when no mini-program is configured (a sandbox), only the local list applies.
+is held too; when no mini-program is configured (a sandbox), or the city keeps citizens' text
+from WeChat (``YZT_WECHAT_CONTENT_CHECK=false``: the text is personal data, and sending it to a
+third party is the city's decision), only the local list applies.
 
 Control characters are refused in short fields (titles, names: the API answers 400) and stripped
 from long text (bodies): NUL and the other C0/C1 controls, and the bidirectional overrides and
@@ -90,7 +92,7 @@ async def screen(ctx: Context, text: str, *, openid: str | None) -> Verdict:
     if words:
         reasons.append("local")
     # Without a mini-program (a sandbox, the demo seeding) the local list is the whole check.
-    if openid and ctx.settings.mp_appid and ctx.settings.mp_secret:
+    if openid and ctx.settings.wechat_content_check and ctx.settings.mp_appid and ctx.settings.mp_secret:
         try:
             suggest = await ctx.wechat.msg_sec_check(openid, text, COMMENT_SCENE)
         except NotConfigured:

@@ -4,7 +4,12 @@ names and stripped from bodies."""
 
 from __future__ import annotations
 
-from tests.conftest import Harness
+from pathlib import Path
+from typing import Any
+
+from backend.rediskit.embedded import EmbeddedRedis
+from backend.wechat.fake_server import FakeWeChat
+from tests.conftest import Harness, demo_settings, running_app
 from tests.mailbox.conftest import LETTER, dispatch, write_letter
 
 
@@ -41,6 +46,19 @@ async def test_wechat_risky_supplements_and_comments_are_held(harness: Harness, 
     assert centre["held"] is True and "暴力威胁" in centre["text"] and centre["moderation"]["reasons"] == ["wechat:risky"]
     await center.post(f"/api/v1/letters/{letter['id']}/moderation/release", {"part": "supplement", "index": 0})
     assert (await housing.get(f"/api/v1/letters/{letter['id']}")).body["supplements"][0]["text"]
+
+
+async def test_a_city_can_keep_citizens_text_from_wechat(tmp_path: Path, demo_data_dir: Path,
+                                                         redis_server: EmbeddedRedis, redis_client: Any,
+                                                         fake_wechat: FakeWeChat) -> None:
+    fake_wechat.risky_words.add("暴力威胁")
+    settings = demo_settings(tmp_path, demo_data_dir, redis_server, fake_wechat, wechat_content_check=False)
+    async with running_app(settings, fake_wechat) as harness:
+        citizen = await harness.citizen("li_si")
+        passed = await write_letter(citizen, content="施工方说再投诉就暴力威胁，请有关部门尽快处理施工噪音问题。")
+        held = await write_letter(citizen, content="小区门口有人张贴办证刻章的小广告，到处都是，严重影响市容，请清理。")
+    assert fake_wechat.calls_to("/wxa/msg_sec_check") == []  # nothing written reached WeChat
+    assert passed["held"] is False and held["held"] is True  # the city's own list still holds
 
 
 async def test_control_characters_are_refused_in_titles_and_stripped_from_bodies(harness: Harness) -> None:
