@@ -89,6 +89,11 @@ def _chinese_calendar_covers(year: int) -> bool:
     return True
 
 
+# The installed package's data never changes in a process, and its lookup validates the date
+# each time: deadlines count the same few weeks of days over and over.
+_chinese_calendar_workday = functools.lru_cache(maxsize=4096)(chinese_calendar.is_workday)
+
+
 def is_workday(d: date) -> bool:
     """Whether the Beijing calendar date `d` is an official working day.
 
@@ -104,7 +109,7 @@ def is_workday(d: date) -> bool:
             return False
         return d in table.workdays or d.weekday() < 5
     if _chinese_calendar_covers(d.year):
-        return chinese_calendar.is_workday(d)
+        return _chinese_calendar_workday(d)
     if d.year not in _fallback_warned:
         _fallback_warned.add(d.year)
         log.warning(

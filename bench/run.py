@@ -1,7 +1,7 @@
 """Benchmarks of the real server, as ratios against a bare Tornado handler measured in the same run.
 
     python bench/run.py [--duration 10] [--connections 64] [--scenarios me,letter_create,inbox,callback,todos]
-                        [--generator auto|wrk|python] [--warmup 2] [--strict]
+                        [--generator auto|wrk|python] [--warmup 2] [--strict] [--set YZT_NAME=VALUE ...]
 
 Starts, on 127.0.0.1 only: the baseline (``bench/baseline.py``), the fake WeChat server
 (``python -m backend.wechat.fake_server``, sandbox mode), and ``yzt serve`` (``python -m backend.cli
@@ -556,7 +556,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=HERE / "results" / "latest.json")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a scenario misses its target")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (data, logs)")
+    parser.add_argument("--set", action="append", default=[], metavar="YZT_NAME=VALUE",
+                        help="a setting of the server under test (repeatable), e.g. YZT_WECHAT_CONTENT_CHECK=false")
     args = parser.parse_args(argv)
+    settings = [item.partition("=") for item in args.set]
+    if any(not name.startswith("YZT_") or not sep for name, sep, _value in settings):
+        parser.error("--set takes YZT_NAME=VALUE")
+    args.server_settings = {name: value for name, _sep, value in settings}
     args.duration = min(max(args.duration, 1.0), 120.0)
     args.warmup = min(max(args.warmup, 0.0), 30.0)
     args.connections = min(max(args.connections, 1), 1024)
@@ -615,7 +621,9 @@ def _run(args: argparse.Namespace, names: list[str], generator: str, workdir: Pa
     server_port = free_port()
     env = yzt_env({**fake_env, "YZT_DATA_DIR": str(data_dir), "YZT_LOG_LEVEL": "warning", "YZT_HOST": HOST,
                    "YZT_PORT": str(server_port), "YZT_PROCESSES": "1", "YZT_ACCESS_TOKEN_TTL": "3600",
-                   "YZT_OA_TOKEN": OA_TOKEN, "YZT_OA_AES_KEY": OA_AES_KEY})
+                   "YZT_OA_TOKEN": OA_TOKEN, "YZT_OA_AES_KEY": OA_AES_KEY, **args.server_settings})
+    if args.server_settings:
+        say("server settings: " + ", ".join(f"{name}={value}" for name, value in args.server_settings.items()))
     t0 = time.perf_counter()
     accounts = init_demo(env)
     init_seconds = time.perf_counter() - t0
