@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 from backend.clock import CHINA, from_storage, to_storage
 from backend.config import Settings
+from backend.errors import Conflict
 from backend.store.interface import Document
 from backend.workdays import add_workdays, extend_for_pause, on_tables_changed, workdays_between
 
@@ -62,6 +63,17 @@ class Extension:
     days: int
     reason: str
     by: str
+
+
+# Where a workflow asks for an extension and someone decides on it (the mailbox, supervision tasks).
+class ExtensionPending(Conflict):
+    code = "extension_pending"
+    message = "已有待审批的延期申请"
+
+
+class NoExtensionPending(Conflict):
+    code = "no_extension_pending"
+    message = "没有待审批的延期申请"
 
 
 @dataclass(frozen=True)

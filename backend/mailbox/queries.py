@@ -14,7 +14,7 @@ from backend.cases.engine import available_actions
 from backend.clock import from_storage, to_api, to_storage
 from backend.context import Context
 from backend.errors import ValidationFailed
-from backend.identity.queries import subtree_codes, user_names
+from backend.identity.queries import department_scope, user_names
 from backend.mailbox.errors import LetterNotFound
 from backend.mailbox.schemas import LETTER_TYPE_LABELS, RATING_LABELS, LetterType, Rating
 from backend.mailbox.workflow import (
@@ -279,22 +279,11 @@ async def suggested_duplicates(ctx: Context, doc: dict[str, Any]) -> list[dict[s
 
 # --- access ------------------------------------------------------------------------------
 
-async def _staff_scope(store: DocumentStore, actor: Principal) -> list[str] | None:
-    """Departments whose letters the actor sees: None means every letter (centre, admin)."""
-    if Role.MAILBOX_CENTER in actor.roles or Role.ADMIN in actor.roles:
-        return None
-    if actor.department is None:
-        return []
-    if Role.DEPARTMENT_ADMIN in actor.roles:
-        return await subtree_codes(store, actor.department)
-    return [actor.department]
-
-
 async def access_letter_for_staff(store: DocumentStore, actor: Principal, letter_id: str) -> dict[str, Any]:
     """The letter, if the actor's department holds it (lead or co-department); the same 404
     whether it is missing or someone else's."""
     doc = await store.collection(LETTERS).find_one({"_id": letter_id})
-    scope = await _staff_scope(store, actor)
+    scope = await department_scope(store, actor)
     if doc is None or (scope is not None and not set(units(doc)) & set(scope)):
         raise LetterNotFound()
     return doc
@@ -328,7 +317,7 @@ async def list_staff_letters(ctx: Context, actor: Principal, *, states: list[str
                              overdue: bool, co_handled: bool, limit: int, cursor: str | None) -> dict[str, Any]:
     """The inbox: the centre sees every letter; a department the letters it leads (or, with
     ``co_handled``, those it co-handles)."""
-    scope = await _staff_scope(ctx.store, actor)
+    scope = await department_scope(ctx.store, actor)
     field = "assignment.co" if co_handled else "assignment.lead"
     filter_: dict[str, Any] = {}
     if department is not None:

@@ -10,7 +10,7 @@ from typing import Any
 from backend.attachments.use_cases import resolve_attachments
 from backend.auth.tokens import Principal
 from backend.cases.assignment import assigned, opinion
-from backend.cases.deadline import Extension, stopped
+from backend.cases.deadline import Extension, ExtensionPending, NoExtensionPending, stopped
 from backend.cases.engine import apply, create_case
 from backend.clock import to_storage
 from backend.context import Context
@@ -18,14 +18,7 @@ from backend.errors import DuplicateKey, InvalidTransition, ValidationFailed, Ve
 from backend.events import Recipient, new_event
 from backend.identity.queries import USERS, get_department
 from backend.mailbox import queries
-from backend.mailbox.errors import (
-    CannotMergeIntoItself,
-    ExtensionPending,
-    LetterNotFound,
-    MergeTargetClosed,
-    NoExtensionPending,
-    NothingHeld,
-)
+from backend.mailbox.errors import CannotMergeIntoItself, LetterNotFound, MergeTargetClosed, NothingHeld
 from backend.mailbox.events import LetterEvent
 from backend.mailbox.queries import access_letter_for_citizen, access_letter_for_staff
 from backend.mailbox.schemas import (

@@ -10,12 +10,11 @@ time online (2026 rules for government mobile apps): only what was done and when
 from backend.auth.permissions import Role
 from backend.notifications.rules import combine
 from backend.office import delegations, documents, notices, tasks
+from backend.office.permissions import CIVIL_SERVANTS
 from backend.office.permissions import OfficePermission as P
 from backend.registry import Module
 
 PARTS = (documents.PART, notices.PART, tasks.PART, delegations.PART)
-# Civil servants: every staff role of a department, and the mailbox centre's clerks.
-CIVIL_SERVANTS = (Role.STAFF, Role.DEPARTMENT_ADMIN, Role.OFFICER, Role.MAILBOX_CENTER, Role.PROPOSAL_COMMITTEE)
 
 MODULE = Module(
     name="office", label="移动办公",

@@ -25,7 +25,6 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from backend.auth.permissions import Role
 from backend.cases.approvals import CURRENT_SIGNERS, IS_SIGNER, ROUTE_SIGNERS
 from backend.cases.deadline import PAUSE, RESUME, STOP, DeadlinePolicy, start
 from backend.cases.parties import Party, department_at, user_at
@@ -46,14 +45,12 @@ from backend.events import Recipient
 from backend.office.documents.errors import NotInDepartment, NotOnRoute, NotTheDrafter, NotTheLeader, ResultRequired
 from backend.office.documents.events import DocumentEvent as DE
 from backend.office.documents.events import IncomingEvent as IE
+from backend.office.permissions import CIVIL_SERVANTS
 from backend.store.interface import Document
 
 DOCUMENTS = "office_documents"
 INCOMING = "office_incoming"
 
-# Who works in the office: every staff role of a department, and the mailbox centre's clerks.
-CIVIL_SERVANTS = frozenset({Role.STAFF, Role.DEPARTMENT_ADMIN, Role.OFFICER, Role.MAILBOX_CENTER,
-                            Role.PROPOSAL_COMMITTEE})
 
 
 class DocumentType(StrEnum):

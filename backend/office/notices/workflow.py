@@ -31,7 +31,6 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from backend.auth.permissions import Role
 from backend.cases.engine import SYSTEM_ACTOR
 from backend.cases.parties import Party, department_at, role, user_at, users_at
 from backend.cases.workflow import Branch, Guard, GuardInput, Verdict, Workflow, creation, hold, member_of, transition
@@ -40,6 +39,7 @@ from backend.office.notices.errors import MeetingStarted, NotIssuingDepartment, 
 from backend.office.notices.events import NoticeEvent as E
 from backend.office.notices.events import ReceiptEvent as R
 from backend.office.notices.schemas import KIND_LABELS, NoticeKind
+from backend.office.permissions import CIVIL_SERVANTS
 from backend.store.interface import Document
 
 NOTICES = "office_notices"
@@ -50,9 +50,6 @@ NOTICE_TERM_DAYS = 30  # a notice (not a meeting) closes by itself this long aft
 STUCK_DISTRIBUTION = timedelta(minutes=2)  # a notice still distributing after this is finished by the job
 REMINDER_COOLDOWN = timedelta(minutes=30)  # between two reminders by hand (no repeated pressure on readers)
 
-# The office's civil servants (as ``backend/office/__init__.py`` grants them the office).
-CIVIL_SERVANTS = frozenset({Role.STAFF, Role.DEPARTMENT_ADMIN, Role.OFFICER, Role.MAILBOX_CENTER,
-                            Role.PROPOSAL_COMMITTEE})
 WITH_SYSTEM = CIVIL_SERVANTS | {SYSTEM_ACTOR}
 
 

@@ -28,16 +28,6 @@ class NotTheSupervisor(Forbidden):
     message = "只有督办人（或其委托的代理人）可以执行此操作"
 
 
-class ExtensionPending(Conflict):
-    code = "extension_pending"
-    message = "已有待审批的延期申请"
-
-
-class NoExtensionPending(Conflict):
-    code = "no_extension_pending"
-    message = "没有待审批的延期申请"
-
-
 class MilestoneAlreadyDone(Conflict):
     code = "milestone_already_done"
     message = "该节点已标记完成"

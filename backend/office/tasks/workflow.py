@@ -29,9 +29,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.auth.permissions import Role
 from backend.cases.assignment import CO_UNITS, LEAD_UNIT, OPINIONS_IN, PENDING_CO_UNITS
-from backend.cases.deadline import EXTEND, PAUSE, RESUME, STOP, DeadlinePolicy, start
+from backend.cases.deadline import (
+    EXTEND,
+    PAUSE,
+    RESUME,
+    STOP,
+    DeadlinePolicy,
+    ExtensionPending,
+    NoExtensionPending,
+    start,
+)
 from backend.cases.engine import SYSTEM_ACTOR
 from backend.cases.parties import Party, department_at, user_at
 from backend.cases.workflow import (
@@ -48,14 +56,8 @@ from backend.cases.workflow import (
     transition,
 )
 from backend.config import Settings
-from backend.office.tasks.errors import (
-    ExtensionPending,
-    NoExtensionPending,
-    NotCoUnit,
-    NotLeadUnit,
-    NotTaskUnit,
-    NotTheSupervisor,
-)
+from backend.office.permissions import CIVIL_SERVANTS
+from backend.office.tasks.errors import NotCoUnit, NotLeadUnit, NotTaskUnit, NotTheSupervisor
 from backend.office.tasks.events import TaskEvent as E
 from backend.office.tasks.schemas import TaskState
 from backend.store.interface import Document
@@ -63,9 +65,6 @@ from backend.store.interface import Document
 TASKS = "supervision_tasks"
 
 S = TaskState
-# The office's civil servants (the roles ``backend/office/__init__.py`` grants the office to):
-# anyone of them may supervise a task; the guards say who may act on one.
-CIVIL_SERVANTS = {Role.STAFF, Role.DEPARTMENT_ADMIN, Role.OFFICER, Role.MAILBOX_CENTER, Role.PROPOSAL_COMMITTEE}
 JOBS = {SYSTEM_ACTOR}
 
 # --- who ----------------------------------------------------------------------------------
