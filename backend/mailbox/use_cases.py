@@ -81,7 +81,7 @@ async def do_submit_letter(ctx: Context, data: LetterIn, *, acting_user: Princip
         "writer_name": data.writer_name, "round": 1, "followers": [],
         "assignment": None, "stats": {},
     }
-    verdict = await screen(ctx, f"{data.title}\n{data.content}", openid=await _openid(ctx, acting_user))
+    verdict = await screen(ctx, f"{data.title}\n{data.content}", openid=lambda: _openid(ctx, acting_user))
     fields["moderation"] = verdict.record(ctx.clock.stored())
     try:
         doc = await create_case(ctx, LETTER_WORKFLOW, fields, actor=acting_user, case_id=letter_id,
@@ -101,7 +101,7 @@ async def do_supply_info(ctx: Context, letter_id: str, data: SupplyInfoIn, *, ac
     """The citizen answers the department's question; the paused clock moves on by the pause."""
     doc = await access_letter_for_citizen(ctx.store, acting_user, letter_id)
     attachments = await resolve_attachments(ctx, data.attachments, owner=acting_user, accept=LETTER_FILE_TYPES)
-    verdict = await screen(ctx, data.text, openid=await _openid(ctx, acting_user))
+    verdict = await screen(ctx, data.text, openid=lambda: _openid(ctx, acting_user))
     supplement = {"at": ctx.clock.stored(), "text": data.text, "attachments": attachments,
                   "moderation": verdict.record(ctx.clock.stored())}
     after = await _apply(ctx, doc, "supply_info", acting_user, comment=data.text,
@@ -114,7 +114,7 @@ async def do_rate_letter(ctx: Context, letter_id: str, data: RatingIn, *, acting
     re-handling (二次办理) by whoever answered it; the second rating is final."""
     doc = await access_letter_for_citizen(ctx.store, acting_user, letter_id)
     now = ctx.clock.stored()
-    verdict = await screen(ctx, data.comment, openid=await _openid(ctx, acting_user)) if data.comment else None
+    verdict = await screen(ctx, data.comment, openid=lambda: _openid(ctx, acting_user)) if data.comment else None
     rating = {"level": data.level.value, "comment": data.comment, "at": now, "round": doc["round"],
               "moderation": verdict.record(now) if verdict else None}
     labels = {"rating": data.level.value, "rating_label": RATING_LABELS[data.level]}

@@ -23,6 +23,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Awaitable, Callable
 
 from backend.context import Context
 from backend.wechat.errors import NotConfigured
@@ -85,16 +86,19 @@ def local_hits(text: str, data_dir: Path) -> list[str]:
     return [word for word in _words(extra, mtime) if word in flat]
 
 
-async def screen(ctx: Context, text: str, *, openid: str | None) -> Verdict:
-    """Both checks on ``text`` written by the citizen with mini-program ``openid``."""
+async def screen(ctx: Context, text: str, *, openid: Callable[[], Awaitable[str | None]]) -> Verdict:
+    """Both checks on ``text``; ``openid`` finds the writer's mini-program openid, asked only when
+    WeChat is."""
     reasons: list[str] = []
     words = local_hits(text, ctx.settings.data_dir)
     if words:
         reasons.append("local")
     # Without a mini-program (a sandbox, the demo seeding) the local list is the whole check.
-    if openid and ctx.settings.wechat_content_check and ctx.settings.mp_appid and ctx.settings.mp_secret:
+    asks_wechat = ctx.settings.wechat_content_check and bool(ctx.settings.mp_appid and ctx.settings.mp_secret)
+    writer = await openid() if asks_wechat else None
+    if writer:
         try:
-            suggest = await ctx.wechat.msg_sec_check(openid, text, COMMENT_SCENE)
+            suggest = await ctx.wechat.msg_sec_check(writer, text, COMMENT_SCENE)
         except NotConfigured:
             suggest = "pass"
         if suggest != "pass":
