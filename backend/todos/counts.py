@@ -20,13 +20,15 @@ from backend.store.interface import DocumentStore
 
 TODO_COUNTS = "todo_counts"
 Counts = dict[tuple[str, str], int]  # (module, kind) -> open to-dos
+_CHUNK = 1000  # keys per bump (a statement's parameters are bounded)
 
 
 async def touched(store: DocumentStore, keys: Iterable[str]) -> None:
     """The rows of these keys changed (or may have, after a crash): their counts go stale."""
     stale = sorted(set(keys))
-    if stale:
-        await store.collection(TODO_COUNTS).update_many({"_id": {"$in": stale}}, {"$inc": {"generation": 1}})
+    for start in range(0, len(stale), _CHUNK):
+        await store.collection(TODO_COUNTS).update_many({"_id": {"$in": stale[start:start + _CHUNK]}},
+                                                        {"$inc": {"generation": 1}})
 
 
 async def counts_by_key(store: DocumentStore, rows_collection: str, keys: Iterable[str]) -> dict[str, Counts]:
