@@ -105,10 +105,12 @@ async def serve(settings: Settings, *, sockets: list[socket.socket] | None = Non
         if ready is not None:
             ready()
         await stop.wait()
+        log.info("yzt stopping (pid %s)", os.getpid())
         for server in servers:
             server.stop()
         for server in servers:
             await server.close_all_connections()
+    log.info("yzt stopped (pid %s)", os.getpid())
 
 
 def metrics_listener(settings: Settings) -> list[socket.socket]:

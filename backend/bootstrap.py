@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Coroutine
@@ -41,6 +42,8 @@ from backend.wechat.tokens import TokenProvider
 
 log = logging.getLogger(__name__)
 
+STUCK_TASK_REPORT_SECONDS = 5.0
+
 
 @dataclass
 class AppContext(Context):
@@ -71,10 +74,17 @@ class AppContext(Context):
         # Cancel until done: a client library that turns a cancellation into its own error
         # (redis-py can, in a blocking read) would otherwise leave the task running.
         pending = set(self._tasks)
+        reported = False
+        started = time.monotonic()
         while pending:
             for task in pending:
                 task.cancel()
             _done, pending = await asyncio.wait(pending, timeout=0.5)
+            if pending and not reported and time.monotonic() - started > STUCK_TASK_REPORT_SECONDS:
+                reported = True  # say once where shutdown waits, so that a hang names its cause
+                for task in pending:
+                    log.error("shutdown: task %s still running after cancel, at %s", task.get_name(),
+                              " → ".join(_awaiting(task.get_coro())))
 
 
 async def start_embedded_redis(settings: Settings, stack: AsyncExitStack) -> str:
@@ -100,6 +110,17 @@ def login_throttle(settings: Settings, redis: aioredis.Redis, personal_data: Per
     return LoginThrottle(redis=redis, pair=schedule(settings.login_free_attempts),
                          client=schedule(settings.login_client_free_attempts),
                          digest=lambda text: personal_data.lookup_hash(text, kind="login"), clock=clock)
+
+
+def _awaiting(coro: Any) -> list[str]:
+    """Where a suspended coroutine waits: each frame of its await chain, outermost first."""
+    places = []
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            places.append(f"{frame.f_code.co_name} ({frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.f_lineno})")
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return places
 
 
 async def _cancel(task: asyncio.Task[Any]) -> None:

@@ -6,6 +6,8 @@ import asyncio
 import logging
 from typing import Awaitable, Callable
 
+from backend.tasks import raise_if_cancelling
+
 log = logging.getLogger(__name__)
 
 
@@ -18,7 +20,6 @@ async def run_every(seconds: float, job: Callable[[], Awaitable[object]], name: 
         except asyncio.CancelledError:
             raise
         except Exception:
-            if asyncio.current_task().cancelling():  # type: ignore[union-attr]  # a library masked the cancel
-                raise asyncio.CancelledError from None
+            raise_if_cancelling()
             log.exception("periodic job %s failed", name)
         await asyncio.sleep(seconds)

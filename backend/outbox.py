@@ -25,6 +25,7 @@ import redis.asyncio as aioredis
 from backend.errors import Unavailable
 from backend.events import EVENT_STREAM, OUTBOX_FIELD, PENDING_FIELD, SEQUENCE_FIELD
 from backend.store.interface import DocumentStore
+from backend.tasks import raise_if_cancelling
 
 log = logging.getLogger(__name__)
 
@@ -106,14 +107,15 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except (OSError, aioredis.RedisError) as exc:
-                if asyncio.current_task().cancelling():  # type: ignore[union-attr]  # redis-py may mask a cancel
-                    raise asyncio.CancelledError from exc
+                raise_if_cancelling()
                 if self.healthy:
                     log.warning("outbox relay: Redis unavailable (%s); events wait in the store", exc)
                 self.healthy = False
                 backoff = min(backoff * 2, MAX_RETRY_INTERVAL)
             except Unavailable:  # the store said why, once; events wait where they are
+                raise_if_cancelling()
                 backoff = min(backoff * 2, MAX_RETRY_INTERVAL)
             except Exception:
+                raise_if_cancelling()
                 log.exception("outbox relay failed; retrying")
                 backoff = min(backoff * 2, MAX_RETRY_INTERVAL)

@@ -25,19 +25,11 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from backend.clock import now_stored
+from backend.tasks import raise_if_cancelling
 
 log = logging.getLogger(__name__)
 
 Entry = tuple[bytes, dict[bytes, bytes]]
-
-
-def raise_if_cancelling() -> None:
-    """Re-raise a cancellation that a library turned into another exception (a Redis client
-    that disconnects on cancel may raise ConnectionError instead): a loop that catches errors
-    and retries must still stop when its task is cancelled."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError()
 
 
 def consumer_name(role: str, index: int = 0) -> str:

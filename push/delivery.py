@@ -35,7 +35,8 @@ import orjson
 from backend.clock import now_stored
 from backend.notifications import use_cases as inbox
 from backend.notifications.schemas import ChannelState
-from backend.streams import Entry, StreamConsumer, raise_if_cancelling
+from backend.streams import Entry, StreamConsumer
+from backend.tasks import raise_if_cancelling
 from push import keys
 from push.channels import Outcome, Result, Sender
 from push.config import PushConfig

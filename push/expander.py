@@ -25,7 +25,8 @@ from backend.notifications import use_cases as inbox
 from backend.notifications.queries import existing_notifications, notification_id, notification_out, preferences_for
 from backend.notifications.schemas import Channel, ChannelState
 from backend.store.interface import Document
-from backend.streams import Entry, StreamConsumer, raise_if_cancelling
+from backend.streams import Entry, StreamConsumer
+from backend.tasks import raise_if_cancelling
 from push import keys
 from push.channels.websocket import live_message, topic_message
 from push.compose import Rendered, compose

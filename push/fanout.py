@@ -23,6 +23,7 @@ import orjson
 import redis.asyncio as aioredis
 
 from backend.auth.tokens import Principal
+from backend.tasks import raise_if_cancelling
 from push import keys
 from push.channels.websocket import resync_message
 
@@ -97,25 +98,24 @@ class LiveHub:
 
     async def _run(self) -> None:
         backoff = 0.2
-        while True:
-            try:
-                if self._idle:
-                    await self._unsubscribe_idle()
-                message = await self._pubsub.get_message(timeout=0.5)
-                if message is not None:
-                    self._dispatch(message)
-                backoff = 0.2
-            except asyncio.CancelledError:
-                await self._close()
-                raise
-            except (aioredis.RedisError, OSError) as exc:
-                if asyncio.current_task().cancelling():  # type: ignore[union-attr]  # always in a task
-                    await self._close()
-                    raise asyncio.CancelledError() from exc
-                log.warning("live hub: pub/sub connection lost (%s); reconnecting", exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-                await self._reconnect()
+        try:
+            while True:
+                try:
+                    if self._idle:
+                        await self._unsubscribe_idle()
+                    message = await self._pubsub.get_message(timeout=0.5)
+                    if message is not None:
+                        self._dispatch(message)
+                    backoff = 0.2
+                except (aioredis.RedisError, OSError) as exc:
+                    raise_if_cancelling()
+                    log.warning("live hub: pub/sub connection lost (%s); reconnecting", exc)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    await self._reconnect()
+        except asyncio.CancelledError:
+            await self._close()
+            raise
 
     async def _reconnect(self) -> None:
         await self._close()

@@ -20,6 +20,8 @@ from contextlib import suppress
 
 import redis.asyncio as aioredis
 
+from backend.tasks import raise_if_cancelling
+
 log = logging.getLogger(__name__)
 
 STREAM = "yzt:revocations"
@@ -114,8 +116,7 @@ class RevocationList:
             except asyncio.CancelledError:
                 raise
             except (OSError, aioredis.RedisError) as exc:
-                if asyncio.current_task().cancelling():  # type: ignore[union-attr]  # redis-py may mask a cancel
-                    raise asyncio.CancelledError from exc
+                raise_if_cancelling()
                 if backoff == 0.1:  # once per outage, not on every retry
                     log.warning("revocation stream unavailable (%s); retrying", exc)
                 with suppress(asyncio.TimeoutError):

@@ -15,6 +15,7 @@ from backend.auth.permissions import Role
 from backend.calendar.permissions import CalendarPermission
 from backend.context import Context
 from backend.registry import Module, Worker
+from backend.tasks import raise_if_cancelling
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,7 @@ async def _follow(ctx: Any) -> None:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                if asyncio.current_task().cancelling():  # type: ignore[union-attr]  # a library masked the cancel
-                    raise asyncio.CancelledError from None
+                raise_if_cancelling()
                 log.exception("holiday calendar: reading the tables failed; retrying")
             await asyncio.sleep(ctx.settings.calendar_reload_seconds)
     finally:

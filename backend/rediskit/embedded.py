@@ -34,6 +34,7 @@ from pathlib import Path
 import redis.asyncio as aioredis
 
 from backend.datadir import CHILD_UMASK, private_dir
+from backend.tasks import raise_if_cancelling
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +165,7 @@ class EmbeddedRedis:
         try:
             return bool(await client.ping())
         except (OSError, aioredis.RedisError):
+            raise_if_cancelling()  # the client may turn a cancel into a connection error
             return False
         finally:
             await client.aclose()

@@ -19,6 +19,7 @@ import signal
 import time
 
 from backend.rediskit.embedded import EmbeddedRedis
+from backend.tasks import raise_if_cancelling
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class RedisSupervisor:
             try:
                 await self.server.open()
             except Exception as exc:  # noqa: BLE001 - whatever stopped it, try again later
+                raise_if_cancelling()
                 delay = self._next_delay()
                 log.error("embedded redis-server did not start (%s); next attempt in %.1f s", exc, delay)
                 continue

@@ -147,11 +147,17 @@ class Server:
             self.proc.wait(timeout=10)
 
     def terminate(self, timeout: float = 15.0) -> int:
-        """SIGTERM and wait; the exit status."""
+        """SIGTERM and wait; the exit status (AssertionError naming what is still running, with the log)."""
         assert self.proc is not None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=timeout)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            running = [f"{pid} {cmdline(pid).replace(bytes(1), b' ').decode(errors='replace')}"
+                       for pid in [self.proc.pid, *children_of(self.proc.pid)]]
+            raise AssertionError(f"yzt serve still running {timeout} s after SIGTERM:\n" + "\n".join(running)
+                                 + "\n" + self.log_tail(80)) from None
 
     def cleanup(self) -> None:
         """Test teardown: nothing of ours left running, whatever happened."""
