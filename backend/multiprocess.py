@@ -25,6 +25,8 @@ from backend.rediskit.supervisor import RedisSupervisor
 
 log = logging.getLogger(__name__)
 
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
 
 def run_processes(settings: Settings) -> None:
     count = settings.processes or os.cpu_count() or 1
@@ -40,18 +42,25 @@ def run_processes(settings: Settings) -> None:
         redis_url = embedded.url
     supervisor = RedisSupervisor(embedded) if embedded is not None else None
     children: dict[int, tuple[int, float]] = {}  # pid → (index, started at)
+    respawns: dict[int, float] = {}  # index → when to start its replacement
     quick_failures: dict[int, int] = {}
     stopping = False
 
     def spawn(index: int) -> None:
-        pid = os.fork()
-        if pid == 0:
-            _child(settings, sockets, metrics_sockets, redis_url)
-        children[pid] = (index, time.monotonic())
+        # A stop arriving between the fork and the bookkeeping would miss the new child: hold it off.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                _child(settings, sockets, metrics_sockets, redis_url)
+            children[pid] = (index, time.monotonic())
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
     def stop(_signum: int, _frame: object) -> None:
         nonlocal stopping
         stopping = True
+        respawns.clear()  # a replacement not yet started is never started
         for pid in list(children):
             try:
                 os.kill(pid, signal.SIGTERM)
@@ -63,9 +72,15 @@ def run_processes(settings: Settings) -> None:
     for index in range(count):
         spawn(index)
     log.info("yzt serving with %s processes on http://%s:%s", count, settings.host, settings.port)
-    while children:
+    while children or (respawns and not stopping):
+        for index, at in list(respawns.items()):
+            if at <= time.monotonic() and not stopping:
+                del respawns[index]
+                spawn(index)
         redis_pid = embedded.pid if embedded is not None and not stopping else None
-        for pid in wait_for_exits([*children, *([redis_pid] if redis_pid else [])]):
+        # Waiting for a replacement's time, wake at least twice a second: a stop meanwhile ends the wait.
+        timeout = min(0.5, max(0.0, min(respawns.values()) - time.monotonic())) if respawns else None
+        for pid in wait_for_exits([*children, *([redis_pid] if redis_pid else [])], timeout=timeout):
             if pid == redis_pid:
                 assert embedded is not None and supervisor is not None
                 status = embedded.reap()
@@ -80,8 +95,7 @@ def run_processes(settings: Settings) -> None:
                 quick_failures[index] = quick_failures.get(index, 0) + 1 if time.monotonic() - started < 5 else 0
                 delay = min(30.0, 0.5 * 2 ** quick_failures[index])
                 log.warning("process %s exited (status %s); starting a new one in %.1f s", pid, status, delay)
-                time.sleep(delay)
-                spawn(index)
+                respawns[index] = time.monotonic() + delay
     if embedded is not None:
         asyncio.run(embedded.close())
 
@@ -95,6 +109,7 @@ def _child(settings: Settings, sockets: list, metrics_sockets: list, redis_url: 
         pass
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # blocked by the parent around the fork
     code = 0
     try:
         asyncio.run(serve(settings, sockets=sockets, metrics_sockets=metrics_sockets, redis_url=redis_url))

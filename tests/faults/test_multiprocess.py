@@ -168,3 +168,22 @@ async def test_two_processes_share_the_work_and_stop_cleanly(
               f"killed child replaced and serving after {replaced_s:.2f} s; SIGTERM stop {stop_s:.2f} s")
     finally:
         server.cleanup()
+
+
+async def test_a_stop_while_a_child_awaits_its_replacement_starts_no_new_one(
+        tmp_path: Path, fake_wechat: FakeWeChat) -> None:
+    data_dir = tmp_path / "data"
+    server = Server(fake_settings(data_dir, fake_wechat), processes=2).start()
+    try:
+        await server.wait_ready()
+        await eventually(lambda: len(serving_children(server.pid)) == 2, 10, "two serving processes")
+        first, second = serving_children(server.pid)
+        os.kill(first, signal.SIGKILL)
+        await eventually(lambda: "starting a new one in" in server.log.read_text(), 10,
+                         "the parent schedules a replacement", interval=0.005)
+        # SIGTERM inside the replacement's delay (0.5 s): the replacement must never start.
+        assert server.terminate(timeout=10) == 0
+        assert serving_children(server.pid) == [] and not alive(second)
+        assert redis_servers_under(data_dir) == []
+    finally:
+        server.cleanup()
