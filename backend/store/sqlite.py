@@ -471,7 +471,7 @@ class SQLiteStore:
         conn = sqlite3.connect(self.path, isolation_level=None, cached_statements=512)
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            self._use_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA temp_store = MEMORY")
             conn.execute("PRAGMA cache_size = -32000")
@@ -485,6 +485,21 @@ class SQLiteStore:
             self._conn = None
             conn.close()
             raise
+
+    def _use_wal(self, conn: sqlite3.Connection) -> None:
+        """WAL mode (kept in the file: set once). While another process switches the same new
+        database (``yzt serve --processes N`` starting its children together), SQLite answers
+        "database is locked" at once, without waiting for the busy timeout: so wait here."""
+        deadline = time.monotonic() + self._busy_timeout_ms / 1000
+        while True:
+            try:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def _create_meta(self) -> None:
         conn = self._connection()
