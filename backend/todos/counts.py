@@ -13,13 +13,19 @@ and send the next reader counting again. Nothing is ever trusted that a bump cou
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from backend.errors import DuplicateKey
 from backend.store.interface import DocumentStore
 
 TODO_COUNTS = "todo_counts"
 Counts = dict[tuple[str, str], int]  # (module, kind) -> open to-dos
+
+
+class KeyCounts(NamedTuple):
+    generation: int  # of the key's rows when counted: what was read after it is at least as new
+    counts: Counts
+
 _CHUNK = 1000  # keys per bump (a statement's parameters are bounded)
 
 
@@ -31,16 +37,16 @@ async def touched(store: DocumentStore, keys: Iterable[str]) -> None:
                                                         {"$inc": {"generation": 1}})
 
 
-async def counts_by_key(store: DocumentStore, rows_collection: str, keys: Iterable[str]) -> dict[str, Counts]:
-    """The open to-dos under each of ``keys``."""
+async def counts_by_key(store: DocumentStore, rows_collection: str, keys: Iterable[str]) -> dict[str, KeyCounts]:
+    """The open to-dos under each of ``keys``, with the generation they were counted at."""
     keys = sorted(set(keys))
     docs = {doc["_id"]: doc for doc in await store.collection(TODO_COUNTS).find({"_id": {"$in": keys}})}
-    out: dict[str, Counts] = {}
+    out: dict[str, KeyCounts] = {}
     for key in keys:
         doc = docs.get(key)
-        groups = doc["counts"] if doc and doc.get("counted") == doc["generation"] else \
-            await _recount(store, rows_collection, key, doc)
-        out[key] = {(module, kind): count for module, kind, count in groups}
+        generation, groups = (doc["generation"], doc["counts"]) if doc and doc.get("counted") == doc["generation"] \
+            else await _recount(store, rows_collection, key, doc)
+        out[key] = KeyCounts(generation, {(module, kind): count for module, kind, count in groups})
     return out
 
 
@@ -54,7 +60,7 @@ def total(counts: Iterable[Counts]) -> Counts:
 
 
 async def _recount(store: DocumentStore, rows_collection: str, key: str,
-                   doc: dict[str, Any] | None) -> list[list[Any]]:
+                   doc: dict[str, Any] | None) -> tuple[int, list[list[Any]]]:
     counts = store.collection(TODO_COUNTS)
     if doc is None:
         try:
@@ -65,4 +71,4 @@ async def _recount(store: DocumentStore, rows_collection: str, key: str,
     groups = await store.collection(rows_collection).group_count({"actor": key}, by=["module", "kind"])
     found = [[group["key"]["module"], group["key"]["kind"] or "handle", group["count"]] for group in groups]
     await counts.update_one({"_id": key, "generation": generation}, {"$set": {"counted": generation, "counts": found}})
-    return found
+    return generation, found

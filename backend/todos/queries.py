@@ -11,6 +11,7 @@ from backend.context import Context
 from backend.events import Recipient
 from backend.store.pagination import paginate_union
 from backend.todos.counts import counts_by_key, total
+from backend.todos.pages import FirstPages, first_pages
 from backend.todos.projection import TODOS
 
 SORT = [("sort_due", 1)]
@@ -42,21 +43,27 @@ def todo_out(row: dict[str, Any], on_behalf_of: str | None, now_stored: str, lab
 async def list_todos(ctx: Context, actor: Principal, *, labels: Mapping[str, str], limit: int, cursor: str | None,
                      module: str | None = None) -> dict[str, Any]:
     """Sorted by due date (none last), one cursor across modules; counts per module on the
-    first page (for the app's badge). Only the keys with open to-dos are paged."""
+    first page (for the app's badge). Only the keys with open to-dos are paged; a first page is
+    built again only when something on it may have changed (``backend/todos/pages.py``)."""
     keys = await actor_keys(ctx, actor)
     by_key = await counts_by_key(ctx.store, TODOS, keys)
-    live = [key for key in keys if any(module in (None, name) for name, _kind in by_key[key])]
+    now = to_storage(ctx.clock.now())
+    pages, page_key = first_pages(ctx.store), FirstPages.key(keys, module, limit)
+    generations = {key: counted.generation for key, counted in by_key.items()}
+    if cursor is None and (kept := pages.get(page_key, generations, now)) is not None:
+        return kept
+    live = [key for key in keys if any(module in (None, name) for name, _kind in by_key[key].counts)]
     extra = {"module": module} if module else {}
     rows, next_cursor = await paginate_union(ctx.store.collection(TODOS), [{"actor": key, **extra} for key in live],
                                              sort=SORT, limit=limit, cursor=cursor)
-    now = to_storage(ctx.clock.now())
     out: dict[str, Any] = {"items": [todo_out(row, keys.get(row["actor"]), now, labels) for row in rows],
                            "next_cursor": next_cursor}
     if cursor is None:
         modules: dict[str, int] = {}
         kinds: dict[str, int] = {}
-        for (module_name, kind), count in total(by_key.values()).items():
+        for (module_name, kind), count in total(counted.counts for counted in by_key.values()).items():
             modules[module_name] = modules.get(module_name, 0) + count
             kinds[kind] = kinds.get(kind, 0) + count
         out.update(counts=modules, kinds=kinds, total=sum(modules.values()))
+        pages.put(page_key, generations, out, rows, now)
     return out

@@ -24,7 +24,7 @@ def event(case_id: str, version: int, *items: tuple[str, str]) -> DomainEvent:
 
 
 async def counts_for(store: object, rows: str, keys: list[str]) -> dict[tuple[str, str], int]:
-    return total((await counts_by_key(store, rows, keys)).values())  # type: ignore[arg-type]
+    return total(key.counts for key in (await counts_by_key(store, rows, keys)).values())  # type: ignore[arg-type]
 
 
 async def truth(harness: Harness) -> dict[tuple[str, str], int]:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
+
+import pytest
 
 from backend.clock import CHINA
+from backend.todos import queries
 from tests.conftest import ApiClient, Harness
 from tests.mailbox.conftest import dispatch, write_letter
 
@@ -77,6 +80,50 @@ async def test_sorted_by_due_date_with_one_cursor(harness: Harness, center) -> N
         assert "counts" not in rest
         bad = await housing.get("/api/v1/todos", params={"cursor": "not-a-cursor"})
         assert bad.status == 400
+    finally:
+        harness.ctx.clock.travel_back()
+
+
+async def test_a_first_page_is_built_again_only_when_something_on_it_changed(
+        harness: Harness, center, monkeypatch: pytest.MonkeyPatch) -> None:
+    builds = 0
+    build = queries.paginate_union
+
+    async def counted(*args, **kwargs):
+        nonlocal builds
+        builds += 1
+        return await build(*args, **kwargs)
+    monkeypatch.setattr(queries, "paginate_union", counted)
+
+    async def page(**params) -> list[tuple[str, str]]:  # no settle(): it projects every event again
+        resp = await center.get("/api/v1/todos", params=params or None)
+        assert resp.status == 200, resp.body
+        return labels(resp.body)
+    citizen = await harness.citizen("li_si")
+    first = (await write_letter(citizen))["id"]
+    await harness.settle()
+    assert await page() == [(first, "分办信件")] and builds == 1
+    assert await page() == [(first, "分办信件")] and builds == 1  # kept
+    assert await page(limit=1) == [(first, "分办信件")] and builds == 2  # another size
+    second = (await write_letter(citizen))["id"]
+    await harness.settle()
+    assert sorted(await page()) == sorted([(first, "分办信件"), (second, "分办信件")]) and builds == 3
+    await dispatch(center, first, "qd-housing")
+    await harness.settle()
+    assert await page() == [(second, "分办信件")] and builds == 4
+    assert await page() == [(second, "分办信件")] and builds == 4
+
+
+async def test_a_kept_first_page_turns_overdue_when_a_due_time_on_it_passes(harness: Harness, center) -> None:
+    harness.ctx.clock.travel(datetime(2026, 11, 2, 9, 0, tzinfo=CHINA))  # Monday
+    try:
+        citizen = await harness.citizen("li_si")
+        await write_letter(citizen)
+        [item] = (await todos(harness, center))["items"]
+        assert item["overdue"] is False
+        harness.ctx.clock.travel(datetime.fromisoformat(item["due_at"]) + timedelta(minutes=1))
+        [late] = (await center.get("/api/v1/todos")).body["items"]  # nothing projected since: the same rows
+        assert late["id"] == item["id"] and late["overdue"] is True
     finally:
         harness.ctx.clock.travel_back()
 
