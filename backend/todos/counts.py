@@ -20,13 +20,12 @@ from backend.store.interface import DocumentStore
 
 TODO_COUNTS = "todo_counts"
 Counts = dict[tuple[str, str], int]  # (module, kind) -> open to-dos
+_CHUNK = 1000  # keys per bump (a statement's parameters are bounded)
 
 
 class KeyCounts(NamedTuple):
     generation: int  # of the key's rows when counted: what was read after it is at least as new
     counts: Counts
-
-_CHUNK = 1000  # keys per bump (a statement's parameters are bounded)
 
 
 async def touched(store: DocumentStore, keys: Iterable[str]) -> None:
