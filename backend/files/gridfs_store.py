@@ -48,23 +48,21 @@ class GridFSFileStore:
         finally:
             incoming.path.unlink(missing_ok=True)
 
-    async def get(self, file_id: str) -> bytes:
+    async def _open(self, file_id: str) -> Any:
+        """The newest version's download stream (NotFound for an id that is no file)."""
         if not is_file_id(file_id):
             raise NotFound("文件不存在")
         try:
-            stream = await self._bucket.open_download_stream_by_name(file_id)
+            return await self._bucket.open_download_stream_by_name(file_id)
         except NoFile:
             raise NotFound("文件不存在") from None
-        return await stream.read()
+
+    async def get(self, file_id: str) -> bytes:
+        return await (await self._open(file_id)).read()
 
     async def read_range(self, file_id: str, start: int, end: int) -> AsyncIterator[bytes]:
         """The download stream seeks to ``start`` (GridFS then fetches only the chunks from there)."""
-        if not is_file_id(file_id):
-            raise NotFound("文件不存在")
-        try:
-            stream = await self._bucket.open_download_stream_by_name(file_id)
-        except NoFile:
-            raise NotFound("文件不存在") from None
+        stream = await self._open(file_id)
         try:
             if start:
                 await stream.seek(start)

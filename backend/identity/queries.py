@@ -135,15 +135,23 @@ class StaffNotFound(NotFound):
     message = "工作人员不存在或已停用"
 
 
-async def active_staff(store: DocumentStore, user_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """The active staff accounts among ``user_ids`` (id → name and department); raises
-    ``StaffNotFound`` naming the ids that are not."""
+async def find_active_staff(store: DocumentStore, user_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The active staff accounts among ``user_ids`` (id → user_id, name and department); the
+    others are left out."""
     wanted = sorted(set(user_ids))
+    if not wanted:
+        return {}
     docs = await store.collection(USERS).find({"_id": {"$in": wanted}, "kind": "staff"},
                                               projection=["name", "department", "disabled"])
-    found = {doc["_id"]: {"user_id": doc["_id"], "name": doc.get("name"), "department": doc.get("department")}
-             for doc in docs if not doc.get("disabled")}
-    missing = [user_id for user_id in wanted if user_id not in found]
+    return {doc["_id"]: {"user_id": doc["_id"], "name": doc.get("name"), "department": doc.get("department")}
+            for doc in docs if not doc.get("disabled")}
+
+
+async def active_staff(store: DocumentStore, user_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The active staff accounts among ``user_ids`` (id → user_id, name and department); raises
+    ``StaffNotFound`` naming the ids that are not."""
+    found = await find_active_staff(store, user_ids)
+    missing = [user_id for user_id in sorted(set(user_ids)) if user_id not in found]
     if missing:
         raise StaffNotFound(details={"user_ids": missing})
     return found

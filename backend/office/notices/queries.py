@@ -15,7 +15,7 @@ from backend.auth.tokens import Principal
 from backend.cases.engine import available_actions
 from backend.clock import to_api
 from backend.context import Context
-from backend.identity.queries import DEPARTMENTS, USERS
+from backend.identity.queries import DEPARTMENTS, USERS, find_active_staff
 from backend.office.notices.errors import (
     InvalidAudience,
     NotAMeeting,
@@ -116,19 +116,11 @@ async def check_audience(store: DocumentStore, audience: dict[str, list[str]], *
         problems += [_field_error("audience.groups", f"分组 {group_id} 不存在")
                      for group_id in audience["groups"] if group_id not in found]
     if audience["people"]:
-        found = {d["_id"] for d in await active_staff(store, audience["people"])}
+        found = set(await find_active_staff(store, audience["people"]))
         problems += [_field_error("audience.people", f"人员 {user_id} 不存在或已停用")
                      for user_id in audience["people"] if user_id not in found]
     if problems:
         raise InvalidAudience(details={"fields": problems})
-
-
-async def active_staff(store: DocumentStore, user_ids: list[str]) -> list[Document]:
-    if not user_ids:
-        return []
-    return await store.collection(USERS).find(
-        {"_id": {"$in": sorted(set(user_ids))}, "kind": "staff", "disabled": {"$ne": True}},
-        projection=["name", "department"])
 
 
 async def expand_audience(store: DocumentStore, audience: dict[str, list[str]], *, department: str,
@@ -147,8 +139,7 @@ async def expand_audience(store: DocumentStore, audience: dict[str, list[str]], 
         for group in await store.collection(GROUPS).find({"_id": {"$in": audience["groups"]},
                                                           "department": department}, projection=["members"]):
             named += group["members"]
-    for doc in await active_staff(store, [user_id for user_id in named if user_id not in found]):
-        found[doc["_id"]] = doc
+    found.update(await find_active_staff(store, [user_id for user_id in named if user_id not in found]))
     found.pop(exclude, None)
     return [Person(uid, doc.get("name"), doc.get("department")) for uid, doc in sorted(found.items())]
 

@@ -25,7 +25,7 @@ from backend.clock import from_storage, to_api, to_storage
 from backend.context import Context
 from backend.errors import DuplicateKey, InvalidTransition, ValidationFailed, VersionConflict
 from backend.events import Recipient, new_event
-from backend.identity.queries import USERS
+from backend.identity.queries import find_active_staff, user_names
 from backend.office.notices import queries
 from backend.office.notices.errors import (
     InvalidMembers,
@@ -46,7 +46,6 @@ from backend.office.notices.queries import (
     access_notice_for_issuer,
     access_notice_for_staff,
     access_office_group,
-    active_staff,
     check_audience,
 )
 from backend.office.notices.schemas import (
@@ -105,10 +104,10 @@ async def do_create_notice(ctx: Context, data: NoticeIn, *, acting_user: Princip
     """A draft of the author's department. ``notice_id`` is reserved by the Idempotency-Key: a
     retry finds the draft already stored and returns it."""
     fields = await _draft_fields(ctx, data, acting_user)
-    author = await ctx.store.collection(USERS).find_one({"_id": acting_user.user_id}, projection=["name"])
+    author = (await user_names(ctx.store, [acting_user.user_id])).get(acting_user.user_id)
     department = acting_user.department or ""
     fields.update(department=department, department_name=await ctx.department_names.get(department),
-                  author_id=acting_user.user_id, author_name=(author or {}).get("name"), recipient_count=0)
+                  author_id=acting_user.user_id, author_name=author, recipient_count=0)
     try:
         doc = await create_case(ctx, NOTICE_WORKFLOW, fields, actor=acting_user, case_id=notice_id)
     except DuplicateKey:
@@ -366,16 +365,16 @@ async def do_reply_meeting(ctx: Context, notice_id: str, data: MeetingReplyIn, *
 async def _substitute(ctx: Context, user_id: str | None, name: str | None, actor: Principal) -> dict[str, Any]:
     if user_id is None:
         return {"user_id": None, "name": name}
-    found = await active_staff(ctx.store, [user_id])
-    if not found or user_id == actor.user_id or found[0].get("department") != actor.department:
+    found = (await find_active_staff(ctx.store, [user_id])).get(user_id)
+    if found is None or user_id == actor.user_id or found["department"] != actor.department:
         raise InvalidSubstitute(details={"fields": [{"field": "substitute.user_id", "message": "须为本单位在职同事"}]})
-    return {"user_id": user_id, "name": found[0].get("name")}
+    return {"user_id": user_id, "name": found["name"]}
 
 
 # --- groups ---------------------------------------------------------------------------------
 
 async def _members(ctx: Context, members: list[str]) -> list[str]:
-    found = {doc["_id"] for doc in await active_staff(ctx.store, members)}
+    found = await find_active_staff(ctx.store, members)
     missing = [user_id for user_id in members if user_id not in found]
     if missing:
         raise InvalidMembers(details={"fields": [

@@ -15,7 +15,7 @@ from backend.cases.engine import SYSTEM, apply, create_case
 from backend.clock import CHINA, from_storage, to_api, to_storage
 from backend.context import Context
 from backend.errors import DuplicateKey, InvalidTransition, VersionConflict
-from backend.identity.queries import USERS, DepartmentNotFound, get_department
+from backend.identity.queries import DepartmentNotFound, find_active_staff, get_department
 from backend.ids import new_id
 from backend.office.tasks import queries
 from backend.office.tasks.errors import MilestoneAlreadyDone, NotLeadUnit, invalid
@@ -48,12 +48,6 @@ def _expect(doc: Document, action: str) -> None:
         raise InvalidTransition(details={"state": doc["state"], "action": action})
 
 
-async def _staff_account(ctx: Context, user_id: str) -> Document | None:
-    account = await ctx.store.collection(USERS).find_one({"_id": user_id, "kind": "staff"},
-                                                         projection=["name", "department", "disabled"])
-    return None if account is None or account.get("disabled") else account
-
-
 # --- the supervisor -------------------------------------------------------------------------
 
 async def do_create_task(ctx: Context, data: TaskIn, *, acting_user: Principal, task_id: str) -> dict[str, Any]:
@@ -74,11 +68,10 @@ async def do_create_task(ctx: Context, data: TaskIn, *, acting_user: Principal, 
             raise invalid(field, f"部门 {code} 不存在") from None
     leader = None
     if data.source.leader_id is not None:
-        account = await _staff_account(ctx, data.source.leader_id)
-        if account is None:
+        leader = (await find_active_staff(ctx.store, [data.source.leader_id])).get(data.source.leader_id)
+        if leader is None:
             raise invalid("source.leader_id", "领导账号不存在")
-        leader = {"user_id": account["_id"], "name": account.get("name"), "department": account.get("department")}
-    me = await _staff_account(ctx, acting_user.user_id)
+    me = (await find_active_staff(ctx.store, [acting_user.user_id])).get(acting_user.user_id)
     supervisor = {"user_id": acting_user.user_id, "name": (me or {}).get("name"), "department": acting_user.department}
     now = ctx.clock.now()
     today = now.astimezone(CHINA).date()
