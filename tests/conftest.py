@@ -26,6 +26,8 @@ from backend.rediskit.embedded import EmbeddedRedis
 from backend.todos.projection import project_entries
 from backend.wechat.fake_server import FakeWeChat, run_fake_wechat
 
+pytest_plugins = ["tests.hangs"]
+
 OA_TOKEN = "yzt_test_token"
 OA_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 MP_APPID = "wx_mp_test_appid"

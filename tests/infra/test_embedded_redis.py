@@ -49,8 +49,13 @@ asyncio.run(main())
 """
 
 
+def connect(url: str) -> aioredis.Redis:
+    """A client that fails within seconds instead of waiting forever on a server that does not answer."""
+    return aioredis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+
+
 async def get(url: str, key: str) -> Any:
-    client = aioredis.from_url(url)
+    client = connect(url)
     try:
         return await client.get(key)
     finally:
@@ -58,7 +63,7 @@ async def get(url: str, key: str) -> Any:
 
 
 async def set_(url: str, key: str, value: str) -> None:
-    client = aioredis.from_url(url)
+    client = connect(url)
     try:
         await client.set(key, value)
     finally:
@@ -130,7 +135,7 @@ async def test_data_persists_across_restart_in_the_same_directory(tmp_path: Path
     await first.start()
     try:
         await set_(first.url, "kept", "across restarts 跨重启")
-        client = aioredis.from_url(first.url)
+        client = connect(first.url)
         entry_id = await client.xadd("yzt:events", {"event": "x"})
         await client.aclose()
     finally:
@@ -140,7 +145,7 @@ async def test_data_persists_across_restart_in_the_same_directory(tmp_path: Path
     await second.start()
     try:
         assert (await get(second.url, "kept")).decode() == "across restarts 跨重启"
-        client = aioredis.from_url(second.url)
+        client = connect(second.url)
         entries: Any = await client.xrange("yzt:events")
         assert [eid for eid, _ in entries] == [entry_id]
         await client.aclose()
