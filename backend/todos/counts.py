@@ -17,6 +17,7 @@ from typing import Any, Iterable, NamedTuple
 
 from backend.errors import DuplicateKey
 from backend.store.interface import DocumentStore
+from backend.todos.pages import first_pages
 
 TODO_COUNTS = "todo_counts"
 Counts = dict[tuple[str, str], int]  # (module, kind) -> open to-dos
@@ -34,6 +35,7 @@ async def touched(store: DocumentStore, keys: Iterable[str]) -> None:
     for start in range(0, len(stale), _CHUNK):
         await store.collection(TODO_COUNTS).update_many({"_id": {"$in": stale[start:start + _CHUNK]}},
                                                         {"$inc": {"generation": 1}})
+    first_pages(store).changed()
 
 
 async def counts_by_key(store: DocumentStore, rows_collection: str, keys: Iterable[str]) -> dict[str, KeyCounts]:

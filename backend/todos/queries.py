@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, Mapping
 
 from backend.auth.tokens import Principal
@@ -45,12 +46,17 @@ async def list_todos(ctx: Context, actor: Principal, *, labels: Mapping[str, str
     """Sorted by due date (none last), one cursor across modules; counts per module on the
     first page (for the app's badge). Only the keys with open to-dos are paged; a first page is
     built again only when something on it may have changed (``backend/todos/pages.py``)."""
+    now = to_storage(ctx.clock.now())
+    pages, by_actor = first_pages(ctx.store), FirstPages.actor(actor, module, limit)
+    if cursor is None and (recent := pages.recent(by_actor, now)) is not None:
+        return recent
+    changes, reading_from = pages.changes, time.monotonic()
     keys = await actor_keys(ctx, actor)
     by_key = await counts_by_key(ctx.store, TODOS, keys)
-    now = to_storage(ctx.clock.now())
-    pages, page_key = first_pages(ctx.store), FirstPages.key(keys, module, limit)
+    page_key = FirstPages.key(keys, module, limit)
     generations = {key: counted.generation for key, counted in by_key.items()}
     if cursor is None and (kept := pages.get(page_key, generations, now)) is not None:
+        pages.checked(by_actor, page_key, changes, reading_from)
         return kept
     live = [key for key in keys if any(module in (None, name) for name, _kind in by_key[key].counts)]
     extra = {"module": module} if module else {}
@@ -66,4 +72,5 @@ async def list_todos(ctx: Context, actor: Principal, *, labels: Mapping[str, str
             kinds[kind] = kinds.get(kind, 0) + count
         out.update(counts=modules, kinds=kinds, total=sum(modules.values()))
         pages.put(page_key, generations, out, rows, now)
+        pages.checked(by_actor, page_key, changes, reading_from)
     return out

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from backend.clock import CHINA
-from backend.todos import queries
+from backend.todos import pages, queries
 from tests.conftest import ApiClient, Harness
 from tests.mailbox.conftest import dispatch, write_letter
 
@@ -112,6 +112,23 @@ async def test_a_first_page_is_built_again_only_when_something_on_it_changed(
     await harness.settle()
     assert await page() == [(second, "分办信件")] and builds == 4
     assert await page() == [(second, "分办信件")] and builds == 4
+
+
+async def test_a_change_another_process_made_shows_within_a_second(
+        harness: Harness, center, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [time.monotonic()]
+    monkeypatch.setattr(pages.time, "monotonic", lambda: clock[0])
+    citizen = await harness.citizen("li_si")
+    first = (await write_letter(citizen))["id"]
+    assert labels(await todos(harness, center)) == [(first, "分办信件")]
+    kept = pages.first_pages(harness.ctx.store)
+    monkeypatch.setattr(kept, "changed", lambda: None)  # the projection runs in another process now
+    second = (await write_letter(citizen))["id"]
+    await harness.settle()
+    assert labels((await center.get("/api/v1/todos")).body) == [(first, "分办信件")]  # not read again yet
+    clock[0] += pages.RECHECK_SECONDS
+    assert sorted(labels((await center.get("/api/v1/todos")).body)) == sorted([(first, "分办信件"),
+                                                                               (second, "分办信件")])
 
 
 async def test_a_kept_first_page_turns_overdue_when_a_due_time_on_it_passes(harness: Harness, center) -> None:

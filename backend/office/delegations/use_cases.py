@@ -15,6 +15,7 @@ from backend.identity.queries import active_staff
 from backend.office.delegations import queries
 from backend.office.delegations.events import DelegationEvent
 from backend.office.delegations.schemas import DelegationIn
+from backend.todos.pages import first_pages
 
 
 class DelegationOverlaps(Conflict):
@@ -49,6 +50,7 @@ async def do_grant_delegation(ctx: Context, data: DelegationIn, *, acting_user: 
         await delegations.insert_one(doc_with_events(doc, event))
     except DuplicateKey:  # the same Idempotency-Key's earlier attempt stored it
         doc = await queries.access_delegation(ctx, acting_user, delegation_id)
+    first_pages(ctx.store).changed()  # the deputy's to-dos now include the delegator's
     ctx.relay.wake(DELEGATIONS)
     return await queries.delegation_out(ctx, doc)
 
@@ -64,5 +66,6 @@ async def do_revoke_delegation(ctx: Context, delegation_id: str, *, acting_user:
                         _event(ctx, DelegationEvent.REVOKED, doc, acting_user, names[acting_user.user_id]["name"]))
     after = await ctx.store.collection(DELEGATIONS).find_one_and_update(
         {"_id": delegation_id, "revoked_at": None}, change)
+    first_pages(ctx.store).changed()
     ctx.relay.wake(DELEGATIONS)
     return await queries.delegation_out(ctx, after or await queries.access_delegation(ctx, acting_user, delegation_id))
