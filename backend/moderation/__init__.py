@@ -62,9 +62,18 @@ class Verdict:
         return {"state": "held", "reasons": list(self.reasons), "words": list(self.words), "at": at}
 
 
+# NFKC's own mapping of the full-width forms (and the ideographic space), which nearly all Chinese
+# text contains (，：（）！？): mapped first, the rest of such text is already NFKC, which
+# is_normalized tells far faster than normalize() finds out.
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
 def _normalise(text: str) -> str:
     # Full-width to half-width, one case, no spaces: 习 近 平 and ＡＢＣ still match.
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower()
+    text = text.translate(_FULL_WIDTH)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    return "".join(text.split()).lower()
 
 
 @functools.lru_cache(maxsize=8)

@@ -44,7 +44,8 @@ def test_init_demo_and_create_user_while_serving_keep_its_redis(tmp_path: Path) 
         assert alive(redis_pid) and redis_servers_under(data_dir) == [redis_pid]
         log = served.log.read_text()
         assert "stale" not in log and "redis-server" not in log, log
-        assert healthy(served.base)
+        # ok, within the time the server takes to absorb the demo data's events on a loaded machine
+        assert wait_until(lambda: healthy(served.base), 15), "yzt serve is not healthy after the commands"
 
         # Both commands' data serve at once.
         token = served.login()
@@ -65,4 +66,4 @@ def test_init_demo_and_create_user_while_serving_keep_its_redis(tmp_path: Path) 
         finally:
             client.close()
         assert http("GET", f"{served.base}/api/v1/me", token=token)[0] == 401
-        assert healthy(served.base)
+        assert wait_until(lambda: healthy(served.base), 15), "yzt serve is not healthy after the logout"
