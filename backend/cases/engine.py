@@ -12,7 +12,10 @@ the event says, so holders and recipients are always computed from the state act
 
 ``create_cases`` writes many new cases at once (a notice's receipts), each as ``create_case`` would.
 ``mark_level`` is the supervision job's only write: a worse warning level and its event, without
-a version bump, so that a clerk's If-Match stays valid while the clock moves on.
+a version bump, so that a clerk's If-Match stays valid while the clock moves on. A transition
+declared ``keeps_version`` (a reminder) leaves ``version`` alone too when the holders' to-dos stay
+as they were, so nobody's If-Match goes stale for it; it counts ``quiet_version`` instead and
+compare-and-sets on both, so that of two such writes (two processes' reminder jobs) one passes.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ SYSTEM_ACTOR = "system"
 # permission is granted to, so it may take just the transitions that list it among their roles.
 SYSTEM = Principal(user_id=SYSTEM_ACTOR, audience="staff", roles=(SYSTEM_ACTOR,), department=None, family="",
                    jti="", issued_at=0.0, expires_at=float("inf"))
+QUIET_VERSION = "quiet_version"  # counts the writes that keep ``version`` (see the module docstring)
 _NOT_PREVIEWED = frozenset({"history", OUTBOX_FIELD})
 
 
@@ -105,12 +109,15 @@ async def apply(ctx: Context, workflow: Workflow, doc: Document, action: str, *,
     sets.update(state=target, updated_at=stored)
     preview = {k: copy.deepcopy(v) for k, v in doc.items() if k not in _NOT_PREVIEWED}
     apply_update(preview, change)
-    preview["version"] = doc["version"] + 1
     if branch.deadline is not None:  # from the preview: a new clock's unit may be set by this very change
         sets["deadline"] = preview["deadline"] = _deadline_after(ctx, workflow, preview, branch.deadline,
                                                                  extension, now)
     sets["todo"] = preview["todo"] = _todo_items(workflow.holders_after(item, target), preview)
-    change.setdefault("$inc", {})["version"] = 1
+    # A quiet write must not hide a change of what the holders are to do: the to-do projection
+    # takes only a newer version, and the holders should re-read the case.
+    quiet = item.keeps_version and preview["todo"] == doc.get("todo")
+    preview["version"] = doc["version"] if quiet else doc["version"] + 1
+    change.setdefault("$inc", {})[QUIET_VERSION if quiet else "version"] = 1
     change.setdefault("$push", {})["history"] = _entry(actor, item.roles, action, doc["state"], target, comment,
                                                         stored, history, verdict.on_behalf_of)
     written = list(events)
@@ -120,8 +127,10 @@ async def apply(ctx: Context, workflow: Workflow, doc: Document, action: str, *,
         written.insert(0, _event(ctx, workflow, preview, event_type, actor, told, data, stored))
     if written:
         change = with_event(change, *written)
-    after = await ctx.store.collection(workflow.collection).find_one_and_update(
-        {"_id": doc["_id"], "state": doc["state"], "version": doc["version"]}, change)
+    expected = {"_id": doc["_id"], "state": doc["state"], "version": doc["version"]}
+    if quiet:
+        expected[QUIET_VERSION] = doc.get(QUIET_VERSION)
+    after = await ctx.store.collection(workflow.collection).find_one_and_update(expected, change)
     if after is None:
         raise VersionConflict()
     if written:

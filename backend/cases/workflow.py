@@ -129,6 +129,10 @@ class Transition:
     event: str | None = None
     notify: Party = NOBODY
     holders: tuple[Holding, ...] | None = None  # None: the target state's declared holders
+    # A notice that changes nothing anyone acts on (a reminder): history and event, and no version
+    # bump while the holders' to-dos stay as they were, so that their If-Match stays valid. It
+    # stays in its state and leaves the clock alone.
+    keeps_version: bool = False
 
     def branch(self, outcome: str) -> Branch:
         try:
@@ -146,15 +150,19 @@ class Transition:
 def transition(action: str, sources: Iterable[str] | str, target: str | None = STAY, *, roles: Iterable[str],
                guard: Guard | None = None, deadline: DeadlineEffect | None = None, event: str | None = None,
                notify: Party = NOBODY, holders: Iterable[Holding] | None = None,
-               branches: Mapping[str, Branch] | None = None) -> Transition:
+               branches: Mapping[str, Branch] | None = None, keeps_version: bool = False) -> Transition:
     """One row of the table. Give ``target``/``deadline`` for a single outcome, or ``branches``
     (outcome name → ``Branch``) when the use case decides between declared outcomes."""
     if branches is not None and (target is not STAY or deadline is not None):
         raise ValueError(f"{action}: give either target/deadline or branches")
+    declared = dict(branches or {"": Branch(target, deadline)})
+    if keeps_version and any(b.target is not STAY or b.deadline is not None for b in declared.values()):
+        raise ValueError(f"{action}: a transition that keeps the version stays in its state and clock")
     return Transition(
         action=action, sources=frozenset([sources] if isinstance(sources, str) else sources),
-        roles=frozenset(str(r) for r in roles), branches=dict(branches or {"": Branch(target, deadline)}),
-        guard=guard, event=event, notify=notify, holders=tuple(holders) if holders is not None else None)
+        roles=frozenset(str(r) for r in roles), branches=declared,
+        guard=guard, event=event, notify=notify, holders=tuple(holders) if holders is not None else None,
+        keeps_version=keeps_version)
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ PROBE = Workflow(
         transition("ask", "handling", "waiting", roles=STAFF, guard=IS_LEAD, deadline=PAUSE, event="probe.asked"),
         transition("answer", "waiting", "handling", roles=STAFF, guard=IS_DRAFTER, deadline=RESUME,
                    event="probe.answered"),
+        transition("nudge", "handling", STAY, roles=STAFF, event="probe.nudged", notify=LEAD_UNIT, keeps_version=True),
         transition("extend", "handling", STAY, roles=STAFF, guard=IS_LEAD, deadline=EXTEND, event="probe.extended"),
         transition("again", "handling", STAY, roles=STAFF, guard=IS_LEAD, deadline=RESTART, event="probe.again"),
         transition("finish", {"handling"}, "done", roles=STAFF, guard=IS_LEAD, deadline=STOP, event="probe.finished"),

@@ -17,7 +17,7 @@ from backend.cases.deadline import Extension
 from backend.cases.delegation import DELEGATIONS
 from backend.cases.engine import apply, create_case
 from backend.cases.steps import NotASigner, StepSpec
-from backend.cases.workflow import GuardInput
+from backend.cases.workflow import GuardInput, transition
 from backend.clock import CHINA, to_api, to_storage
 from backend.errors import ActionForbidden, Forbidden, InvalidTransition, VersionConflict
 from backend.supervision.warnings import warn_due_cases
@@ -247,6 +247,37 @@ async def test_warnings_leave_if_match_valid(kernel: Kernel) -> None:
     assert done["state"] == "done" and done["deadline"]["met"] is False
     with pytest.raises(VersionConflict):  # and a second clerk with the same read loses
         await apply(kernel.ctx, PROBE, stored, "ask", actor=lead, expected_version=seen)
+
+
+async def test_a_reminder_leaves_if_match_valid_and_two_reminders_do_not_both_pass(kernel: Kernel) -> None:
+    lead, clerk = kernel.person("lead", "qd-housing"), kernel.person("clerk")
+    doc = await draft(kernel, StepSpec("sign", "签发", [signer(kernel, "e")]), assignment=assigned("qd-housing"))
+    doc = await apply(kernel.ctx, PROBE, doc, "submit", actor=kernel.person("drafter"))
+    doc = await decide(kernel, doc, "e")
+    doc = await apply(kernel.ctx, PROBE, doc, "handle", actor=lead)
+    seen = doc["version"]
+    results = await asyncio.gather(apply(kernel.ctx, PROBE, doc, "nudge", actor=clerk, comment="请抓紧办理"),
+                                   apply(kernel.ctx, PROBE, doc, "nudge", actor=clerk), return_exceptions=True)
+    assert sorted(type(r).__name__ for r in results) == ["VersionConflict", "dict"]  # two jobs: one reminder
+    stored = await kernel.stored("p1")
+    assert stored["version"] == seen and stored["history"][-1]["action"] == "nudge"
+    nudged = [e for e in stored["_outbox"] if e["type"] == "probe.nudged"]
+    assert len(nudged) == 1 and nudged[0]["recipients"] == [{"kind": "department", "code": "qd-housing"}]
+    # The lead's If-Match, read before the reminder, still holds.
+    done = await apply(kernel.ctx, PROBE, stored, "finish", actor=lead, expected_version=seen)
+    assert done["state"] == "done" and done["version"] == seen + 1
+
+
+async def test_a_reminder_that_changes_whom_the_case_waits_for_bumps_the_version(kernel: Kernel) -> None:
+    lead = kernel.person("lead", "qd-housing")
+    doc = await draft(kernel, StepSpec("sign", "签发", [signer(kernel, "e")]), assignment=assigned("qd-housing"))
+    doc = await apply(kernel.ctx, PROBE, doc, "submit", actor=kernel.person("drafter"))
+    doc = await decide(kernel, doc, "e")
+    doc = await apply(kernel.ctx, PROBE, doc, "handle", actor=lead)
+    after = await apply(kernel.ctx, PROBE, doc, "nudge", actor=lead, changes={"$set": {"assignment.lead": "qd-env"}})
+    assert after["version"] == doc["version"] + 1 and todo_actors(after) == ["department:qd-env"]
+    with pytest.raises(ValueError):
+        transition("nudge", "handling", "done", roles=["staff"], keeps_version=True)
 
 
 async def test_two_concurrent_actors_one_wins(kernel: Kernel) -> None:

@@ -151,6 +151,7 @@ async def test_a_notice_from_draft_to_its_readers(harness: Harness) -> None:
     assert (await (await harness.staff("officer")).get(f"{NOTICES}/{notice_id}")).status == 404
 
     # 催办 by hand: one event naming exactly those who have not read; not again at once.
+    read_before = (await housing.get(f"{NOTICES}/{notice_id}")).body["version"]
     reminded = await housing.post(f"{NOTICES}/{notice_id}/reminders", {"comment": "请于今天下班前阅读"})
     assert reminded.status == 200 and reminded.body["reminded"] == 6
     (reminder,) = of_type(await harness.settle(), "notice.reminded", notice_id)
@@ -180,8 +181,10 @@ async def test_a_notice_from_draft_to_its_readers(harness: Harness) -> None:
     assert [(r["count"], r["automatic"]) for r in detail["reminders"]] == [(6, False), (5, True)]
     assert detail["history"][-1]["by"] == "system" and detail["read_counts"] == {"total": 9, "read": 4, "unread": 5}
 
-    # Closed: nobody is asked any more; reading afterwards is not recorded.
-    closed = await housing.post(f"{NOTICES}/{notice_id}/close")
+    # Closed: nobody is asked any more; reading afterwards is not recorded. The reminders changed
+    # nothing the issuer acts on: the version read before them still holds.
+    assert detail["version"] == read_before
+    closed = await housing.post(f"{NOTICES}/{notice_id}/close", headers={"If-Match": f'"{read_before}"'})
     assert closed.status == 200 and closed.body["state"] == "closed"
     env_b = await login(harness, people["env_b"])
     assert await todos(harness, env_b, notice_id) == []

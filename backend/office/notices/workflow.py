@@ -156,7 +156,8 @@ NOTICE_WORKFLOW = Workflow(
         transition("distribute", S.DISTRIBUTING, S.PUBLISHED, roles=WITH_SYSTEM, guard=BY_SYSTEM_OR_ISSUER,
                    event=E.PUBLISHED, notify=AUDIENCE),
         # Told to exactly those who have not read (the use case names them).
-        transition("remind", S.PUBLISHED, roles=WITH_SYSTEM, guard=BY_SYSTEM_OR_ISSUER, event=E.REMINDED),
+        transition("remind", S.PUBLISHED, roles=WITH_SYSTEM, guard=BY_SYSTEM_OR_ISSUER, event=E.REMINDED,
+                   keeps_version=True),
         transition("withdraw", S.PUBLISHED, S.WITHDRAWN, roles=CIVIL_SERVANTS, guard=IS_ISSUER, event=E.WITHDRAWN,
                    notify=AUDIENCE),
         transition("close", S.PUBLISHED, S.CLOSED, roles=WITH_SYSTEM, guard=BY_SYSTEM_OR_ISSUER, event=E.CLOSED),

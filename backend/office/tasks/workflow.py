@@ -165,6 +165,7 @@ TASK_WORKFLOW = Workflow(
         transition("accept", S.COMPLETION_REVIEW, S.DONE, roles=CIVIL_SERVANTS, guard=IS_SUPERVISOR, deadline=STOP,
                    event=E.COMPLETED, notify=UNITS | LEADER),
         # the reminder job
-        transition("remind_report", S.IN_PROGRESS, STAY, roles=JOBS, event=E.REPORT_OVERDUE, notify=LEAD_UNIT),
+        transition("remind_report", S.IN_PROGRESS, STAY, roles=JOBS, event=E.REPORT_OVERDUE, notify=LEAD_UNIT,
+                   keeps_version=True),
     ],
 )
