@@ -29,8 +29,9 @@ def _await_chain(task: asyncio.Task[Any]) -> list[str]:
 
 
 def _task_stacks() -> str:
-    loop = asyncio.events._get_running_loop()
-    if loop is None:
+    try:
+        loop = asyncio.get_running_loop()  # the handler runs on the loop's thread, inside its select
+    except RuntimeError:  # a synchronous test
         return ""
     return "\n".join("\n".join(_await_chain(task)) for task in asyncio.all_tasks(loop)) + "\n"
 

@@ -7,8 +7,8 @@ Delivery is at least once and several processes project concurrently, so each ca
 newer version passes, its rows are written with that version, the rows of actors it no longer
 names are removed (the gate keeps the actors of the version before as ``was``), and a projector
 that finds the gate moved past it afterwards removes every row older than the gate. Then the
-counts of every key involved go stale (``counts.touched``). Whatever order the events arrive in, the rows converge to those of the
-newest version.
+counts of every key involved go stale (``counts.touched``). Whatever order the events arrive
+in, the rows converge to those of the newest version.
 
 Events are projected a stream batch at a time: the gates of the batch are read at once, only the
 newest event of each case counts, and new cases (the common event: a letter written, a notice's

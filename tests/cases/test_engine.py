@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from backend.auth.tokens import Principal
 from backend.cases import steps
 from backend.cases.approvals import signer_for
 from backend.cases.assignment import CoOpinionsPending, assigned, opinion
@@ -46,6 +47,14 @@ async def decide(kernel: Kernel, doc: dict[str, Any], name: str, decision: str =
         route = steps.restart(route) | {"current": None}
     return await apply(kernel.ctx, PROBE, doc, decision, actor=actor, outcome=outcome, comment=opinion_text,
                        changes={"$set": {"route": route}}, now=now)
+
+
+async def handled(kernel: Kernel, lead: Principal) -> dict[str, Any]:
+    """A probe signed off and taken up by ``lead`` for qd-housing: in ``handling``, its clock running."""
+    doc = await draft(kernel, StepSpec("sign", "签发", [signer(kernel, "e")]), assignment=assigned("qd-housing"))
+    doc = await apply(kernel.ctx, PROBE, doc, "submit", actor=kernel.person("drafter"))
+    doc = await decide(kernel, doc, "e")
+    return await apply(kernel.ctx, PROBE, doc, "handle", actor=lead)
 
 
 def todo_actors(doc: dict[str, Any]) -> list[str]:
@@ -226,10 +235,7 @@ async def test_clock_pauses_extends_and_restarts_across_national_day(kernel: Ker
 async def test_warnings_leave_if_match_valid(kernel: Kernel) -> None:
     clock, lead = kernel.ctx.clock, kernel.person("lead", "qd-housing")
     clock.travel(datetime(2026, 11, 2, 9, 0, tzinfo=CHINA))  # Monday
-    doc = await draft(kernel, StepSpec("sign", "签发", [signer(kernel, "e")]), assignment=assigned("qd-housing"))
-    doc = await apply(kernel.ctx, PROBE, doc, "submit", actor=kernel.person("drafter"))
-    doc = await decide(kernel, doc, "e")
-    doc = await apply(kernel.ctx, PROBE, doc, "handle", actor=lead)  # due Monday 9 November
+    doc = await handled(kernel, lead)  # due Monday 9 November
     seen = doc["version"]
     levels = []
     for day in (6, 9, 10):  # yellow within 2 working days, red on the day, overdue after
@@ -251,10 +257,7 @@ async def test_warnings_leave_if_match_valid(kernel: Kernel) -> None:
 
 async def test_a_reminder_leaves_if_match_valid_and_two_reminders_do_not_both_pass(kernel: Kernel) -> None:
     lead, clerk = kernel.person("lead", "qd-housing"), kernel.person("clerk")
-    doc = await draft(kernel, StepSpec("sign", "签发", [signer(kernel, "e")]), assignment=assigned("qd-housing"))
-    doc = await apply(kernel.ctx, PROBE, doc, "submit", actor=kernel.person("drafter"))
-    doc = await decide(kernel, doc, "e")
-    doc = await apply(kernel.ctx, PROBE, doc, "handle", actor=lead)
+    doc = await handled(kernel, lead)
     seen = doc["version"]
     results = await asyncio.gather(apply(kernel.ctx, PROBE, doc, "nudge", actor=clerk, comment="请抓紧办理"),
                                    apply(kernel.ctx, PROBE, doc, "nudge", actor=clerk), return_exceptions=True)
@@ -270,10 +273,7 @@ async def test_a_reminder_leaves_if_match_valid_and_two_reminders_do_not_both_pa
 
 async def test_a_reminder_that_changes_whom_the_case_waits_for_bumps_the_version(kernel: Kernel) -> None:
     lead = kernel.person("lead", "qd-housing")
-    doc = await draft(kernel, StepSpec("sign", "签发", [signer(kernel, "e")]), assignment=assigned("qd-housing"))
-    doc = await apply(kernel.ctx, PROBE, doc, "submit", actor=kernel.person("drafter"))
-    doc = await decide(kernel, doc, "e")
-    doc = await apply(kernel.ctx, PROBE, doc, "handle", actor=lead)
+    doc = await handled(kernel, lead)
     after = await apply(kernel.ctx, PROBE, doc, "nudge", actor=lead, changes={"$set": {"assignment.lead": "qd-env"}})
     assert after["version"] == doc["version"] + 1 and todo_actors(after) == ["department:qd-env"]
     with pytest.raises(ValueError):
@@ -282,10 +282,7 @@ async def test_a_reminder_that_changes_whom_the_case_waits_for_bumps_the_version
 
 async def test_two_concurrent_actors_one_wins(kernel: Kernel) -> None:
     lead = kernel.person("lead", "qd-housing")
-    doc = await draft(kernel, StepSpec("sign", "签发", [signer(kernel, "e")]), assignment=assigned("qd-housing"))
-    doc = await apply(kernel.ctx, PROBE, doc, "submit", actor=kernel.person("drafter"))
-    doc = await decide(kernel, doc, "e")
-    doc = await apply(kernel.ctx, PROBE, doc, "handle", actor=lead)
+    doc = await handled(kernel, lead)
     results = await asyncio.gather(apply(kernel.ctx, PROBE, doc, "finish", actor=lead),
                                    apply(kernel.ctx, PROBE, doc, "ask", actor=lead), return_exceptions=True)
     assert sorted(type(r).__name__ for r in results) == ["VersionConflict", "dict"]
