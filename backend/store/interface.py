@@ -71,9 +71,9 @@ class Collection(Protocol):
 
     async def create_index(self, keys: list[tuple[str, Literal[1, -1]]], *, unique: bool = False,
                            sparse: bool = False, name: str | None = None) -> None:
-        """Idempotent. On SQLite an expression index, so that an equality/range filter (and a
-        sort) on these fields uses the index instead of scanning. ``sparse`` unique indexes
-        ignore documents that lack the field."""
+        """Idempotent. On SQLite the fields get columns of their own and the index is over
+        them, so that an equality/range filter (and a sort) on these fields uses the index
+        instead of scanning. ``sparse`` unique indexes ignore documents that lack the field."""
 
     async def group_count(self, filter: Filter, by: list[str],
                           sums: list[str] | None = None) -> list[Document]:

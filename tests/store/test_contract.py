@@ -8,6 +8,7 @@ SQL means, as far as mongomock imitates MongoDB; they do not test a MongoDB serv
 from __future__ import annotations
 
 import asyncio
+from enum import StrEnum
 from typing import Any
 
 import pytest
@@ -82,8 +83,11 @@ async def test_filter(letters: Any, flt: dict[str, Any], expected: list[str]) ->
     assert await letters.count(flt) == len(expected)
 
 
-async def test_booleans_are_not_numbers(store: DocumentStore, engine_name: str) -> None:
+@pytest.mark.parametrize("indexed", [False, True], ids=["plain", "indexed"])
+async def test_booleans_are_not_numbers(store: DocumentStore, engine_name: str, indexed: bool) -> None:
     coll = store.collection("flags")
+    if indexed:
+        await coll.create_index([("v", 1)])
     await coll.insert_many([{"_id": "t", "v": True}, {"_id": "one", "v": 1}, {"_id": "f", "v": False},
                             {"_id": "zero", "v": 0}])
     if engine_name == "mongomock":
@@ -299,6 +303,60 @@ async def test_indexed_queries_give_the_same_answers(letters: Any) -> None:
     await letters.create_index([("tags", 1)])
     for flt, _ in FILTERS:
         assert ids(await letters.find(flt)) == expected[str(flt)], flt
+
+
+# Every path the filters name, so that on SQLite each has its own column.
+INDEXED_PATHS = ["kind", "created_at", "dept.id", "dept.name", "dept", "score", "tags", "items.id", "items.n",
+                 "note"]
+CHANGES: list[tuple[dict[str, Any], dict[str, Any]]] = [
+    ({"_id": "a1"}, {"$set": {"kind": "consult", "dept.name": None, "score": 4}}),
+    ({"_id": "a2"}, {"$set": {"tags": ["noise", "day"], "note": True, "dept": {"id": "d1", "name": "城管"}}}),
+    ({"_id": "a3"}, {"$unset": {"note": "", "dept": ""}, "$push": {"items": {"id": "i3", "n": 9}}}),
+    ({"_id": "a4"}, {"$set": {"score": 2, "items.id": "x", "created_at": "2026-01-05T08:00:00.000000Z"}}),
+    ({"kind": "consult"}, {"$inc": {"score": 1.5}}),
+]
+
+
+async def test_indexed_fields_follow_every_write(store: DocumentStore) -> None:
+    """Indexed and plain collections give the same answers after inserts, updates and upserts
+    that change, remove, or turn into lists and documents the indexed fields."""
+    plain, indexed = store.collection("plain"), store.collection("indexed")
+    for path in INDEXED_PATHS:
+        await indexed.create_index([(path, 1)])
+    for coll in (plain, indexed):
+        await coll.insert_many([dict(doc) for doc in LETTERS])
+        for flt, update in CHANGES:
+            await coll.update_many(flt, update)
+        await coll.find_one_and_update({"_id": "a5"}, {"$set": {"kind": "suggest", "tags": "night"}}, upsert=True)
+    for flt, _ in FILTERS:
+        assert ids(await indexed.find(flt)) == ids(await plain.find(flt)), flt
+        assert await indexed.count(flt) == await plain.count(flt), flt
+    for field in ("kind", "created_at", "score"):
+        order: list[tuple[str, Any]] = [(field, -1), ("_id", 1)]
+        assert ([d["_id"] for d in await indexed.find({}, sort=order)]
+                == [d["_id"] for d in await plain.find({}, sort=order)]), field
+
+
+async def test_an_index_made_later_covers_the_documents_already_there(letters: Any) -> None:
+    expected = {str(flt): ids(await letters.find(flt)) for flt, _ in FILTERS}
+    for path in INDEXED_PATHS:
+        await letters.create_index([(path, 1)])
+    for flt, _ in FILTERS:
+        assert ids(await letters.find(flt)) == expected[str(flt)], flt
+
+
+class Kind(StrEnum):
+    COMPLAIN = "complain"
+
+
+async def test_enum_values_are_stored_as_their_value(store: DocumentStore) -> None:
+    coll = store.collection("enums")
+    await coll.create_index([("kind", 1)])
+    await coll.insert_one({"_id": "e1", "kind": Kind.COMPLAIN})
+    await coll.update_one({"_id": "e1"}, {"$set": {"again": Kind.COMPLAIN}})
+    assert ids(await coll.find({"kind": "complain"})) == ["e1"]
+    assert await coll.find_one_and_update({"kind": Kind.COMPLAIN}, {"$set": {"kind": "consult"}})
+    assert ids(await coll.find({"kind": "consult"})) == ["e1"]
 
 
 # --- statistics ------------------------------------------------------------------------------
