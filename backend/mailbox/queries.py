@@ -84,6 +84,7 @@ def letter_summary(doc: dict[str, Any], moment: Moment, *, files: str) -> dict[s
     audience's ``CITIZEN_FILES`` or ``STAFF_FILES``). Labels are looked up by the stored strings
     (a StrEnum member hashes as its value): a page of twenty builds no enum."""
     deadline = doc.get("deadline") or {}
+    attachments = doc.get("attachments")
     return {
         "id": doc["_id"], "tracking_no": doc["tracking_no"], "type": doc["type"],
         "type_label": LETTER_TYPE_LABELS[doc["type"]], "title": doc["title"], "state": doc["state"],
@@ -91,7 +92,7 @@ def letter_summary(doc: dict[str, Any], moment: Moment, *, files: str) -> dict[s
         "created_at": to_api(doc["created_at"]), "due_at": to_api(deadline.get("due_at")),
         "warning_level": warning_level(doc, moment), "round": doc["round"], "version": doc["version"],
         "held": _held(doc.get("moderation")),
-        "thumbnail_url": cover_thumbnail_url(doc.get("attachments", []), _files(doc, files)),
+        "thumbnail_url": cover_thumbnail_url(attachments, _files(doc, files)) if attachments else None,
     }
 
 
