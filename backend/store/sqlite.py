@@ -406,8 +406,8 @@ class _Worker:
 
     _BATCH_SECONDS = 0.001
 
-    def __init__(self, *, grouped: Callable[[], bool] = lambda: False, finish: Callable[[], None] = lambda: None,
-                 writes: Callable[[Callable[..., Any]], bool] = lambda fn: False) -> None:
+    def __init__(self, *, grouped: Callable[[], bool], finish: Callable[[], None],
+                 writes: Callable[[Callable[..., Any]], bool]) -> None:
         self._grouped = grouped
         self._finish = finish
         self._writes = writes
