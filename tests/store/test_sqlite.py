@@ -19,7 +19,7 @@ from backend.config import Settings
 from backend.errors import DuplicateKey
 from backend.store.factory import open_store
 from backend.store.mongo import MongoStore
-from backend.store.sqlite import SQLiteStore
+from backend.store.sqlite import SQLiteStore, _Worker
 
 
 @pytest.fixture
@@ -144,8 +144,11 @@ async def test_a_column_another_process_added_is_filled_by_this_one(
     assert [d["_id"] for d in await first.collection("cases").find({"state": "done"})] == ["c0"]
 
 
-async def _queued_behind_a_gate(store: SQLiteStore, *writes: Coroutine[Any, Any, Any]) -> list[Any]:
-    """Run ``writes`` as one batch of the store's worker: they queue while a job holds it."""
+async def _queued_behind_a_gate(store: SQLiteStore, monkeypatch: pytest.MonkeyPatch,
+                                *writes: Coroutine[Any, Any, Any]) -> list[Any]:
+    """Run ``writes`` as one batch of the store's worker: they queue while a job holds it, and
+    the batch does not end at its usual 1 ms however slow the machine is."""
+    monkeypatch.setattr(_Worker, "_BATCH_SECONDS", 60.0)
     gate = threading.Event()
     held = asyncio.ensure_future(store.run(lambda conn: gate.wait(10)))
     queued = [asyncio.ensure_future(write) for write in writes]
@@ -155,7 +158,8 @@ async def _queued_behind_a_gate(store: SQLiteStore, *writes: Coroutine[Any, Any,
     return await asyncio.gather(*queued, return_exceptions=True)
 
 
-async def test_writes_that_queue_together_commit_together(sqlite_store: SQLiteStore) -> None:
+async def test_writes_that_queue_together_commit_together(sqlite_store: SQLiteStore,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     commits: list[str] = []
     await sqlite_store.run(lambda conn: conn.set_trace_callback(
         lambda sql: commits.append(sql) if sql == "COMMIT" else None))
@@ -163,7 +167,7 @@ async def test_writes_that_queue_together_commit_together(sqlite_store: SQLiteSt
     await topics.insert_one({"_id": "t0", "tags": "plain"})
     commits.clear()
     results = await _queued_behind_a_gate(
-        sqlite_store,
+        sqlite_store, monkeypatch,
         topics.insert_one({"_id": "t1", "tags": ["x", "y"]}),
         topics.insert_one({"_id": "t0", "tags": "again"}),  # a duplicate: only this one fails
         topics.update_one({"_id": "t0"}, {"$set": {"seen": True}}),
@@ -175,12 +179,13 @@ async def test_writes_that_queue_together_commit_together(sqlite_store: SQLiteSt
     assert await topics.find_one({"_id": "t0"}) == {"_id": "t0", "tags": "plain", "seen": True}
 
 
-async def test_a_group_whose_transaction_is_lost_fails_as_a_whole(sqlite_store: SQLiteStore) -> None:
+async def test_a_group_whose_transaction_is_lost_fails_as_a_whole(sqlite_store: SQLiteStore,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     topics = sqlite_store.collection("topics")
     await topics.insert_one({"_id": "t0", "tags": "plain"})
     fresh = sqlite_store.collection("fresh")  # its table is made in the group, and lost with it
     results = await _queued_behind_a_gate(
-        sqlite_store,
+        sqlite_store, monkeypatch,
         topics.insert_one({"_id": "t1", "tags": ["x"]}),
         fresh.create_index([("state", 1)]),
         sqlite_store.run_write(lambda conn: conn.execute("ROLLBACK")),  # as a disk error would end it
