@@ -688,8 +688,11 @@ class SQLiteStore:
             self._new_arrays.clear()
             self._new_cells.clear()
             if grouped and conn.in_transaction:
-                conn.execute("ROLLBACK TO write")
-                conn.execute("RELEASE write")
+                try:
+                    conn.execute("ROLLBACK TO write")
+                    conn.execute("RELEASE write")
+                except sqlite3.Error:  # the group cannot go on without this write's changes
+                    self._group_lost(exc)
             elif conn.in_transaction:
                 conn.execute("ROLLBACK")
             elif grouped:  # SQLite ended the group transaction itself (a disk error): the group is lost
@@ -741,7 +744,8 @@ class SQLiteStore:
             conn.execute("COMMIT")
         except BaseException as exc:
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):  # the commit's error is the one to report
+                    conn.execute("ROLLBACK")
             self._group_lost(exc)
             raise
         finally:
