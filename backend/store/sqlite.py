@@ -59,7 +59,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -147,7 +147,7 @@ def _same_cell(a: Any, b: Any) -> bool:
     return a == b and type(a) is type(b)
 
 
-def _order_by(sort: Sort | None, cells: frozenset[str] | set[str] = frozenset()) -> str:
+def _order_by(sort: Sort | None, cells: Collection[str] = _NO_PATHS) -> str:
     if not sort:
         return ""
     parts = []
@@ -170,7 +170,7 @@ class _Where:
 
     __slots__ = ("params", "arrays", "cells", "used_arrays", "_aliases")
 
-    def __init__(self, arrays: frozenset[str] | set[str], cells: frozenset[str] | set[str] = _NO_PATHS) -> None:
+    def __init__(self, arrays: Collection[str], cells: Collection[str] = _NO_PATHS) -> None:
         self.params: list[Any] = []
         self.arrays = arrays
         self.cells = cells
@@ -574,7 +574,7 @@ class SQLiteStore:
             with conn:  # commits, or rolls back on error
                 self._create_meta()
             self._tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            self._arrays_stale()
+            self._registries_stale()
         except BaseException:
             self._conn = None
             conn.close()
@@ -611,7 +611,7 @@ class SQLiteStore:
             conn.execute("PRAGMA optimize")
             conn.close()
 
-    def _arrays_stale(self) -> bool:
+    def _registries_stale(self) -> bool:
         """Reload the registries of list paths and of columns if another connection changed
         them; True if the list paths changed (a query compiled with them must run again; one
         compiled without a new column is only slower)."""
@@ -675,12 +675,12 @@ class SQLiteStore:
         if self._group is None and self._worker is not None and self._worker.busy():
             conn.execute("BEGIN IMMEDIATE")
             self._group = []
-            self._arrays_stale()
+            self._registries_stale()
         grouped = self._group is not None
         conn.execute("SAVEPOINT write" if grouped else "BEGIN IMMEDIATE")
         try:
             if not grouped:
-                self._arrays_stale()
+                self._registries_stale()
             result = fn(*args)
             gens = self._register_paths()
             conn.execute("RELEASE write" if grouped else "COMMIT")
@@ -803,7 +803,7 @@ class SQLiteStore:
         while True:
             condition, params, used_arrays = self._compile(name, flt)
             rows = conn.execute(build(condition, params), params).fetchall()
-            if not used_arrays or not self._arrays_stale():
+            if not used_arrays or not self._registries_stale():
                 return rows
 
     def _duplicate_key(self, exc: sqlite3.IntegrityError) -> DuplicateKey | None:
